@@ -1,0 +1,8 @@
+"""The container's entrypoint: inputs arrive as INPUT_* variables, as the runner passes them."""
+
+import os
+
+from pypi_release import run
+
+if __name__ == "__main__":
+    raise SystemExit(run(os.environ))

@@ -1,0 +1,18 @@
+"""pypi-release: turn a pushed tag into a verified PyPI release.
+
+The public API is `run` (the whole pipeline, as the action runs it) and `main` (the CLI).
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("pypi-release")
+except PackageNotFoundError:  # running from a checkout that is not installed
+    __version__ = "0+unknown"
+
+from .cli import main
+from .pipeline import run
+
+__all__ = ["__version__", "main", "run"]

@@ -1,0 +1,197 @@
+"""Stage 4: build the sdist, then the wheel from that sdist, like `python -m build`.
+
+Each build runs in a fresh isolated environment that uv installs. The backend's output is
+folded into a log group; on failure its last lines become the error.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tarfile
+import tempfile
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from .console import Console
+from .errors import BuildError
+
+Distribution = Literal["sdist", "wheel"]
+_TAIL_LINES = 25
+
+
+@dataclass(frozen=True)
+class BuiltProject:
+    path: Path
+    sdist: Path
+    wheel: Path
+
+
+def source_date_epoch(path: Path, environ: Mapping[str, str]) -> tuple[str | None, str]:
+    """The timestamp archives should carry, and where it came from.
+
+    An explicit SOURCE_DATE_EPOCH wins; otherwise the last commit's time, so rebuilding the
+    same commit gives the same archives. Outside a git checkout (an unpacked sdist) there is
+    none and the backend uses the current time.
+    """
+    if environ.get("SOURCE_DATE_EPOCH", "").strip():
+        return environ["SOURCE_DATE_EPOCH"].strip(), "set in the environment"
+    try:
+        # The workspace belongs to the runner's user, not the container's: tell git it is safe.
+        done = subprocess.run(
+            ["git", "-c", "safe.directory=*", "-C", str(path), "log", "-1", "--format=%ct"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None, "git is not available"
+    stamp = done.stdout.strip()
+    if done.returncode != 0 or not stamp.isdigit():
+        return None, "not a git checkout with commits"
+    return stamp, "time of the last commit"
+
+
+class _BackendRunner:
+    """Runs backend hooks with their output streamed into the log and its tail kept."""
+
+    def __init__(self, console: Console, extra_env: Mapping[str, str]) -> None:
+        self._console = console
+        self._extra_env = dict(extra_env)
+        self.tail: deque[str] = deque(maxlen=_TAIL_LINES)
+
+    def __call__(
+        self,
+        cmd: Sequence[str],
+        cwd: str | None = None,
+        extra_environ: Mapping[str, str] | None = None,
+    ) -> None:
+        env = {**os.environ, **self._extra_env, **(extra_environ or {})}
+        with subprocess.Popen(
+            list(cmd),
+            cwd=cwd,
+            env=env,
+            text=True,
+            errors="replace",
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        ) as process:
+            assert process.stdout is not None
+            for raw in process.stdout:
+                line = raw.rstrip()
+                self.tail.append(line)
+                self._console.info(line)
+            code = process.wait()
+        if code:
+            raise subprocess.CalledProcessError(code, list(cmd))
+
+
+def _build_isolated(
+    source: Path,
+    distribution: Distribution,
+    outdir: Path,
+    runner: _BackendRunner,
+    console: Console,
+) -> Path:
+    # Imported here: a dry run with build: false never needs the build machinery.
+    from build import BuildBackendException, BuildException, ProjectBuilder
+    from build.env import DefaultIsolatedEnv
+
+    try:
+        with DefaultIsolatedEnv(installer="uv") as env:
+            builder = ProjectBuilder.from_isolated_env(env, source, runner=runner)
+            requires = sorted(builder.build_system_requires)
+            console.info(f"Installing build requirements: {', '.join(requires) or '(none)'}")
+            env.install(requires)
+            extra = sorted(builder.get_requires_for_build(distribution))
+            if extra:
+                console.info(f"Installing {distribution} requirements: {', '.join(extra)}")
+                env.install(extra)
+            built = Path(builder.build(distribution, outdir))
+    except subprocess.CalledProcessError as exc:
+        # uv failing to install a build requirement: its own output says why.
+        output = b"".join(o for o in (exc.stdout, exc.stderr) if isinstance(o, bytes))
+        text = output.decode(errors="replace") if output else "\n".join(runner.tail)
+        raise _failure(
+            source, distribution, "the build environment could not be made", text
+        ) from exc
+    except BuildBackendException as exc:
+        raise _failure(source, distribution, str(exc), "\n".join(runner.tail)) from exc
+    except (BuildException, RuntimeError) as exc:
+        raise _failure(source, distribution, str(exc), "") from exc
+    if not built.is_file():
+        raise _failure(
+            source,
+            distribution,
+            f"the backend named {built.name} but wrote no such file",
+            "\n".join(runner.tail),
+        )
+    return built
+
+
+def _failure(source: Path, distribution: str, why: str, output: str) -> BuildError:
+    lines = [line for line in output.strip().splitlines() if line.strip()][-_TAIL_LINES:]
+    tail = "\n".join(lines)
+    return BuildError(
+        f"Building the {distribution} of {source} failed: {why}."
+        + (f"\nLast lines of the output:\n{tail}" if tail else ""),
+        hint="Run `python -m build` in that folder to reproduce; "
+        "the full log is in the group above.",
+    )
+
+
+def _unpack_sdist(sdist: Path, into: Path) -> Path:
+    with tarfile.open(sdist, "r:gz") as archive:
+        archive.extractall(into, filter="data")
+    roots = [entry for entry in into.iterdir() if entry.is_dir()]
+    if len(roots) != 1:
+        raise BuildError(
+            f"The sdist {sdist.name} does not unpack into one top-level folder.",
+            hint="An sdist must contain a single NAME-VERSION/ folder; check the build backend.",
+        )
+    return roots[0]
+
+
+def build_project(
+    path: Path, dist_dir: Path, console: Console, environ: Mapping[str, str]
+) -> BuiltProject:
+    epoch, origin = source_date_epoch(path, environ)
+    console.info(
+        f"SOURCE_DATE_EPOCH={epoch} ({origin})"
+        if epoch
+        else f"No SOURCE_DATE_EPOCH ({origin}): archives carry the build time."
+    )
+    runner = _BackendRunner(console, {"SOURCE_DATE_EPOCH": epoch} if epoch else {})
+    dist_dir.mkdir(parents=True, exist_ok=True)
+    with console.group(f"Build sdist of {path}"):
+        sdist = _build_isolated(path, "sdist", dist_dir, runner, console)
+    console.info(f"Built {sdist.name}")
+    # The wheel comes from the sdist, so a file missing from the sdist breaks the build now,
+    # not a user's install later.
+    with tempfile.TemporaryDirectory(prefix="pypi-release-sdist-") as unpacked:
+        source = _unpack_sdist(sdist, Path(unpacked))
+        with console.group(f"Build wheel from {sdist.name}"):
+            wheel = _build_isolated(source, "wheel", dist_dir, runner, console)
+    console.info(f"Built {wheel.name}")
+    return BuiltProject(path=path, sdist=sdist, wheel=wheel)
+
+
+def build_projects(
+    paths: Sequence[Path], dist_dir: Path, console: Console, environ: Mapping[str, str]
+) -> list[BuiltProject]:
+    built: list[BuiltProject] = []
+    for path in paths:
+        project = build_project(path, dist_dir, console, environ)
+        for earlier in built:
+            if earlier.sdist.name == project.sdist.name:
+                raise BuildError(
+                    f"The paths {earlier.path} and {path} build the same project "
+                    f"({project.sdist.name}).",
+                    hint="List each project once in 'path'.",
+                )
+        built.append(project)
+    return built

@@ -1,0 +1,139 @@
+"""Everything the action prints goes through one Console.
+
+In GitHub Actions it speaks the runner's workflow commands (annotations, ::group::,
+::add-mask::); elsewhere it prints plain text. Every line passes the secret filter first,
+so a token can reach the log only through ::add-mask:: itself, which the runner consumes.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+REDACTED = "***"
+# Shorter values are still masked by the runner, but replacing every "x" in our own output
+# would garble the log; no real token is that short.
+_MIN_REDACTED_LENGTH = 4
+# The runner turns only the first 4096 characters of a message into an annotation.
+_ANNOTATION_LIMIT = 4000
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+class Console:
+    def __init__(
+        self,
+        *,
+        in_actions: bool,
+        verbose: bool = False,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+    ) -> None:
+        self.in_actions = in_actions
+        self.verbose = verbose
+        self._out = out or sys.stdout
+        # In Actions one stream keeps annotations in order with the rest of the log.
+        self._err = self._out if in_actions else (err or sys.stderr)
+        self._secrets: list[str] = []
+        self._group_open = False
+
+    # -- secrets -------------------------------------------------------------------------
+
+    def add_secret(self, value: str) -> None:
+        """Mask `value` from now on: in the runner's log and in everything we print."""
+        for line in value.splitlines() or [value]:
+            line = line.strip()
+            if not line or line in self._secrets:
+                continue
+            if len(line) >= _MIN_REDACTED_LENGTH:
+                self._secrets.append(line)
+                self._secrets.sort(key=len, reverse=True)
+            if self.in_actions:
+                # The one place a secret is written: the runner consumes the command.
+                self._write(self._out, f"::add-mask::{line}")
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    # -- plain output ----------------------------------------------------------------------
+
+    def info(self, text: str = "") -> None:
+        self._write(self._out, self.redact(text))
+
+    def debug(self, text: str) -> None:
+        if self.verbose:
+            self.info(text)
+
+    def stage(self, title: str) -> None:
+        self.info(f"▶ {title}" if self.in_actions else f"==> {title}")
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        """Fold a long section in the Actions log (groups cannot nest there)."""
+        if not self.in_actions or self._group_open:
+            self.info(f"--- {title}")
+            yield
+            return
+        self._write(self._out, f"::group::{self.redact(title)}")
+        self._group_open = True
+        try:
+            yield
+        finally:
+            self._group_open = False
+            self._write(self._out, "::endgroup::")
+
+    # -- annotations -----------------------------------------------------------------------
+
+    def notice(self, text: str, *, title: str = "") -> None:
+        self._annotate("notice", text, title)
+
+    def warning(self, text: str, *, title: str = "") -> None:
+        self._annotate("warning", text, title)
+
+    def error(self, text: str, *, title: str = "") -> None:
+        self._annotate("error", text, title)
+
+    def _annotate(self, level: str, text: str, title: str) -> None:
+        text, title = self.redact(text), self.redact(title)
+        stream = self._err if level == "error" else self._out
+        if self.in_actions:
+            props = f" title={escape_property(title)}" if title else ""
+            message = text if len(text) <= _ANNOTATION_LIMIT else text[:_ANNOTATION_LIMIT] + "…"
+            self._write(stream, f"::{level}{props}::{escape_data(message)}")
+            if len(text) > _ANNOTATION_LIMIT:
+                self._write(stream, text)  # the whole message stays in the log
+        else:
+            head = f"{level}: {title}: " if title else f"{level}: "
+            self._write(stream, head + text)
+
+    def _write(self, stream: TextIO, line: str) -> None:
+        stream.write(line + "\n")
+        stream.flush()
+
+
+@contextmanager
+def captured_rich_output() -> Iterator[io.StringIO]:
+    """Catch what twine prints through rich's global console, so it reaches the log through
+    a Console (secret filter, no wrapping at 80 columns) instead of straight to stdout."""
+    import rich
+
+    buffer = io.StringIO()
+    console = rich.get_console()
+    saved = dict(console.__dict__)
+    rich.reconfigure(file=buffer, width=10_000, color_system=None, soft_wrap=True)
+    try:
+        yield buffer
+    finally:
+        console.__dict__.clear()
+        console.__dict__.update(saved)

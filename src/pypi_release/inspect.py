@@ -1,0 +1,248 @@
+"""Stage 5: decide exactly which files are the release, and check them before any upload.
+
+Only sdists (.tar.gz) and wheels (.whl) are ever taken from the dist folder; anything else
+is listed and left alone. All files of one project must agree on its name and version, and
+each project has exactly one sdist.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+from .console import Console, captured_rich_output
+from .errors import InspectError
+
+Kind = Literal["sdist", "wheel"]
+
+# The core metadata versions PyPI's upload endpoint accepts (warehouse's forklift
+# validation). 2.5 (PEP 794) is what current hatchling writes by default.
+ACCEPTED_METADATA_VERSIONS = frozenset(
+    {"1.0", "1.1", "1.2", "2.0", "2.1", "2.2", "2.3", "2.4", "2.5"}
+)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    path: Path
+    kind: Kind
+    project: str  # canonical (PEP 503) name
+    version: str
+    metadata_version: str
+    size: int
+    sha256: str
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class Ignored:
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Release:
+    distributions: tuple[Distribution, ...]  # in upload order: each project's sdist first
+    ignored: tuple[Ignored, ...]
+
+    @property
+    def projects(self) -> dict[str, str]:
+        return {d.project: d.version for d in self.distributions}
+
+
+def kind_of(filename: str) -> Kind | None:
+    if filename.endswith(".tar.gz"):
+        return "sdist"
+    if filename.endswith(".whl"):
+        return "wheel"
+    return None
+
+
+def select_files(dist_dir: Path, built: Sequence[Path] | None) -> tuple[list[Path], list[Ignored]]:
+    """Split dist-dir into the files to release and the rest, with the reason for each."""
+    chosen = {p.resolve() for p in built} if built is not None else None
+    candidates: list[Path] = []
+    ignored: list[Ignored] = []
+    entries = sorted(dist_dir.iterdir()) if dist_dir.is_dir() else []
+    for entry in entries:
+        if entry.is_dir():
+            ignored.append(Ignored(entry.name + "/", "a folder"))
+        elif kind_of(entry.name) is None:
+            ignored.append(Ignored(entry.name, "not a distribution (.tar.gz sdist or .whl wheel)"))
+        elif chosen is not None and entry.resolve() not in chosen:
+            ignored.append(Ignored(entry.name, "not built by this run"))
+        else:
+            candidates.append(entry)
+    return candidates, ignored
+
+
+def _read(path: Path) -> Distribution:
+    from twine.exceptions import InvalidDistribution
+    from twine.package import PackageFile
+
+    kind = kind_of(path.name)
+    assert kind is not None
+    try:
+        if kind == "wheel":
+            name, version, _, _ = parse_wheel_filename(path.name)
+        else:
+            name, version = parse_sdist_filename(path.name)
+    except (InvalidWheelFilename, InvalidSdistFilename) as exc:
+        raise InspectError(
+            f"{path.name}: the file name is not a valid {kind} name ({exc}).",
+            hint="Rebuild with an up-to-date build backend; do not rename distribution files.",
+        ) from exc
+    try:
+        package = PackageFile.from_filename(str(path), comment=None)
+    except InvalidDistribution as exc:
+        raise InspectError(
+            f"{path.name}: {exc}.",
+            hint="The file is damaged or its metadata is invalid; rebuild it.",
+        ) from exc
+    meta_name = canonicalize_name(package.metadata["name"])
+    meta_version = Version(package.version)
+    if meta_name != name or meta_version != version:
+        raise InspectError(
+            f"{path.name}: the file name says {name} {version} but its metadata says "
+            f"{meta_name} {meta_version}.",
+            hint="Rebuild the file; do not rename distribution files.",
+        )
+    return Distribution(
+        path=path,
+        kind=kind,
+        project=meta_name,
+        version=str(meta_version),
+        metadata_version=package.metadata.get("metadata_version", ""),
+        size=path.stat().st_size,
+        sha256=package.sha2_digest or "",
+    )
+
+
+def _check_consistency(distributions: list[Distribution], *, pypi: bool) -> None:
+    by_project: dict[str, list[Distribution]] = {}
+    for dist in distributions:
+        by_project.setdefault(dist.project, []).append(dist)
+    for project, dists in by_project.items():
+        versions = sorted({d.version for d in dists})
+        if len(versions) > 1:
+            listing = ", ".join(f"{d.filename} ({d.version})" for d in dists)
+            raise InspectError(
+                f"{project}: the files disagree on the version ({', '.join(versions)}): {listing}.",
+                hint="A release has one version: remove the stale files from dist-dir, "
+                "or build again from a clean folder.",
+            )
+        sdists = [d.filename for d in dists if d.kind == "sdist"]
+        if len(sdists) != 1:
+            raise InspectError(
+                f"{project} {versions[0]}: found {len(sdists)} sdists"
+                + (f" ({', '.join(sdists)})" if sdists else "")
+                + ", and a release needs exactly one.",
+                hint="The index accepts one sdist per release: keep one .tar.gz per project in "
+                "dist-dir (with build: true the action makes it for you).",
+            )
+    for dist in distributions:
+        if dist.metadata_version not in ACCEPTED_METADATA_VERSIONS:
+            raise InspectError(
+                f"{dist.filename}: Metadata-Version {dist.metadata_version!r} is not one the index "
+                f"accepts ({', '.join(sorted(ACCEPTED_METADATA_VERSIONS))}).",
+                hint="Build with a backend version that writes an accepted metadata version.",
+            )
+        if pypi and Version(dist.version).local:
+            raise InspectError(
+                f"{dist.filename}: the version {dist.version} has a local part (+...), "
+                "which PyPI refuses.",
+                hint="Release a public version: drop the +local part (setuptools-scm: "
+                "local_scheme = 'no-local-version', or release from a clean tag).",
+            )
+
+
+@contextmanager
+def _capture_twine_log() -> Iterator[list[str]]:
+    messages: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    logger = logging.getLogger("twine.commands.check")
+    handler = _Collect(level=logging.WARNING)
+    logger.addHandler(handler)
+    saved, logger.propagate = logger.propagate, False
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = saved
+
+
+def twine_check(distributions: Sequence[Distribution], console: Console) -> None:
+    """`twine check --strict`, in-process: the long description must render on the index."""
+    from twine.commands.check import check
+
+    problems: list[str] = []
+    with console.group("twine check --strict"):
+        for dist in distributions:
+            with _capture_twine_log() as messages, captured_rich_output() as printed:
+                failed = check([str(dist.path)], strict=True)
+            console.info(printed.getvalue().strip().replace(str(dist.path), dist.filename))
+            for message in messages:
+                console.info(f"  {message}")
+            if failed:
+                problems.append(f"{dist.filename}: " + ("; ".join(messages) or "failed"))
+    if problems:
+        raise InspectError(
+            "twine check --strict failed:\n" + "\n".join(problems),
+            hint="Fix the project's readme metadata (readme = 'README.md' in pyproject.toml sets "
+            "both the text and its content type), or set verify-metadata: false.",
+        )
+
+
+def _upload_order(distributions: list[Distribution]) -> tuple[Distribution, ...]:
+    projects = list(dict.fromkeys(d.project for d in distributions))
+    return tuple(
+        sorted(
+            distributions, key=lambda d: (projects.index(d.project), d.kind != "sdist", d.filename)
+        )
+    )
+
+
+def inspect_release(
+    dist_dir: Path,
+    built: Sequence[Path] | None,
+    console: Console,
+    *,
+    verify_metadata: bool,
+    pypi: bool,
+) -> Release:
+    candidates, ignored = select_files(dist_dir, built)
+    for item in ignored:
+        console.info(f"Left alone in {dist_dir.name}/: {item.name} ({item.reason})")
+    if not candidates:
+        raise InspectError(
+            f"No distributions to publish in {dist_dir}.",
+            hint="With build: false, put the .tar.gz and .whl files in dist-dir first "
+            "(actions/download-artifact with merge-multiple: true), or set build: true.",
+        )
+    distributions = _upload_order([_read(path) for path in candidates])
+    _check_consistency(list(distributions), pypi=pypi)
+    if verify_metadata:
+        twine_check(distributions, console)
+    for dist in distributions:
+        console.info(f"OK {dist.filename} ({dist.size} bytes, sha256 {dist.sha256})")
+    return Release(distributions=distributions, ignored=tuple(ignored))

@@ -1,0 +1,177 @@
+"""Stage 9: tell the workflow and the people what happened.
+
+Outputs go to $GITHUB_OUTPUT, a Markdown summary to $GITHUB_STEP_SUMMARY, and a short plain
+report to the terminal outside Actions. The report is written for failed runs too: it says
+exactly which files are on the index and which are not.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .context import RunContext
+from .errors import ReleaseError
+from .inspect import Release
+from .upload import FileResult
+
+# Where people look at a release on the indexes we know.
+_PROJECT_PAGES = {"upload.pypi.org": "https://pypi.org", "test.pypi.org": "https://test.pypi.org"}
+_STATUS_TEXT = {
+    "uploaded": "uploaded",
+    "already-on-index": "already on the index (skipped)",
+    "failed": "FAILED",
+    "not-attempted": "not uploaded",
+}
+
+
+@dataclass
+class RunRecord:
+    """What this run did, filled in stage by stage; the report is written from it."""
+
+    context: RunContext
+    repository_url: str = ""
+    dry_run: bool = False
+    release: Release | None = None
+    results: list[FileResult] = field(default_factory=list)
+    error: ReleaseError | None = None
+
+    @property
+    def published(self) -> bool:
+        return (
+            not self.dry_run
+            and self.error is None
+            and self.release is not None
+            and len(self.results) == len(self.release.distributions)
+            and all(r.on_index for r in self.results)
+        )
+
+    def status_of(self, filename: str) -> str:
+        for result in self.results:
+            if result.filename == filename:
+                return _STATUS_TEXT[result.status]
+        if self.dry_run:
+            return "would upload"
+        return "not uploaded"
+
+
+def project_page(repository_url: str, project: str, version: str) -> str | None:
+    base = _PROJECT_PAGES.get(urlsplit(repository_url).hostname or "")
+    return f"{base}/project/{project}/{version}/" if base else None
+
+
+def outputs(record: RunRecord) -> dict[str, str]:
+    release = record.release
+    dists = release.distributions if release else ()
+    projects = release.projects if release else {}
+    first = next(iter(projects.items()), ("", ""))
+    return {
+        "name": first[0],
+        "version": first[1],
+        "projects": json.dumps(projects),
+        "files": json.dumps([d.filename for d in dists]),
+        "sha256": json.dumps({d.filename: d.sha256 for d in dists}),
+        "published": "true" if record.published else "false",
+    }
+
+
+def write_outputs(path: Path, values: Mapping[str, str]) -> None:
+    """Append outputs in the runner's file-command format, multi-line values included."""
+    with path.open("a", encoding="utf-8") as file:
+        for name, value in values.items():
+            if "\n" in value or "\r" in value:
+                delimiter = f"ghadelimiter_{uuid.uuid4()}"
+                while delimiter in value:
+                    delimiter = f"ghadelimiter_{uuid.uuid4()}"
+                file.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+            else:
+                file.write(f"{name}={value}\n")
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB"):
+        if size < 1024 or unit == "MiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+
+
+def _headline(record: RunRecord) -> str:
+    release = record.release
+    what = ", ".join(f"{n} {v}" for n, v in release.projects.items()) if release else "release"
+    if record.error is not None:
+        return f"❌ {what}: {record.error.title.lower()}"
+    if record.dry_run:
+        return f"🧪 {what}: dry run, nothing uploaded"
+    return f"✅ {what} published"
+
+
+def summary_markdown(record: RunRecord) -> str:
+    lines = [f"## pypi-release: {_headline(record)}", ""]
+    if record.repository_url:
+        lines.append(f"Index: `{record.repository_url}`")
+    if record.context.tag:
+        lines.append(f"Tag: `{record.context.tag}`")
+    if record.context.run_url:
+        lines.append(f"Run: {record.context.run_url}")
+    lines.append("")
+    release = record.release
+    if release and release.distributions:
+        lines += ["| File | Size | sha256 | Status |", "| --- | --- | --- | --- |"]
+        for dist in release.distributions:
+            lines.append(
+                f"| `{dist.filename}` | {_size(dist.size)} | `{dist.sha256}` | "
+                f"{record.status_of(dist.filename)} |"
+            )
+        lines.append("")
+        if record.published:
+            for project, version in release.projects.items():
+                page = project_page(record.repository_url, project, version)
+                if page:
+                    lines.append(f"- [{project} {version} on the index]({page})")
+            lines.append("")
+    if release and release.ignored:
+        lines.append(
+            "Left alone in the dist folder (never uploaded): "
+            + ", ".join(f"`{item.name}` ({item.reason})" for item in release.ignored)
+        )
+        lines.append("")
+    if record.error is not None:
+        lines += ["**Error**", "", "```", str(record.error), "```", ""]
+    return "\n".join(lines)
+
+
+def plain_report(record: RunRecord) -> str:
+    lines = [_headline(record)]
+    release = record.release
+    for dist in release.distributions if release else ():
+        lines.append(
+            f"  {dist.filename}  {_size(dist.size)}  sha256:{dist.sha256}  "
+            f"{record.status_of(dist.filename)}"
+        )
+    if record.repository_url and release and not record.dry_run:
+        lines.append(f"  index: {record.repository_url}")
+    return "\n".join(lines)
+
+
+def where_things_stand(record: RunRecord) -> str | None:
+    """After a failed upload: which files the index holds and which it does not."""
+    if not record.results or record.release is None:
+        return None
+    on_index = [r.filename for r in record.results if r.on_index]
+    missing = [d.filename for d in record.release.distributions if d.filename not in on_index]
+    if not missing:
+        return None
+    return (
+        "On the index now: "
+        + (", ".join(on_index) or "none")
+        + ". Not on the index: "
+        + ", ".join(missing)
+        + ". The built files stay in the dist folder; re-run with "
+        "skip-existing: true to finish the release."
+    )
