@@ -131,7 +131,9 @@ def raw_inputs(
     for name, spec in specs.items():
         text = (overrides or {}).get(name)
         if text is None:
-            for variable in env_names(name):
+            # The underscore spelling first: the runner passes it only when the workflow wrote
+            # it, while the declared hyphen spelling always arrives, holding the default.
+            for variable in reversed(env_names(name)):
                 if environ.get(variable, "").strip():
                     text = environ[variable]
                     break
@@ -215,7 +217,7 @@ def known_inputs() -> frozenset[str]:
     return frozenset(_SCALAR_PARSERS) | frozenset(_PATH_INPUTS)
 
 
-def parse_project_paths(text: str, workspace: Path, *, must_be_projects: bool) -> tuple[Path, ...]:
+def parse_project_paths(text: str, workspace: Path) -> tuple[Path, ...]:
     entries = [line.strip() for line in text.splitlines() if line.strip()]
     if not entries:
         raise InputError("path", text, "names no directory", hint="Use '.' for the workspace root.")
@@ -237,9 +239,7 @@ def parse_project_paths(text: str, workspace: Path, *, must_be_projects: bool) -
                 "is not a directory in the workspace",
                 hint="Paths are relative to the workspace root; did actions/checkout run first?",
             )
-        if must_be_projects and not any(
-            (resolved / marker).is_file() for marker in ("pyproject.toml", "setup.py")
-        ):
+        if not any((resolved / marker).is_file() for marker in ("pyproject.toml", "setup.py")):
             raise InputError(
                 "path",
                 entry,
@@ -279,7 +279,8 @@ def read_inputs(
     build = parsed["build"]
     user = parsed["user"] or "__token__"
     return Inputs(
-        paths=parse_project_paths(raw["path"], workspace, must_be_projects=build),
+        # With build: false nothing is read from the project folders.
+        paths=parse_project_paths(raw["path"], workspace) if build else (),
         dist_dir=parse_dist_dir(raw["dist-dir"] or "dist", workspace, must_exist=not build),
         build=build,
         repository_url=parsed["repository-url"],

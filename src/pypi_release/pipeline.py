@@ -122,8 +122,11 @@ def _release(
 
 
 def _describe(inputs: Inputs, console: Console) -> None:
-    console.info(f"Projects: {', '.join(str(p) for p in inputs.paths)}")
-    console.info(f"Dist folder: {inputs.dist_dir} (build: {str(inputs.build).lower()})")
+    if inputs.build:
+        console.info(f"Projects: {', '.join(str(p) for p in inputs.paths)}")
+        console.info(f"Dist folder: {inputs.dist_dir}")
+    else:
+        console.info(f"Publishing what is already in {inputs.dist_dir} (build: false)")
     console.info(f"Index: {inputs.repository_url}")
     if inputs.dry_run:
         console.info("Dry run: building and checking only, no upload.")

@@ -167,6 +167,11 @@ def where_things_stand(record: RunRecord) -> str | None:
     missing = [d.filename for d in record.release.distributions if d.filename not in on_index]
     if not missing:
         return None
+    if not on_index:
+        return (
+            "Nothing reached the index. The built files stay in the dist folder; fix the "
+            "error and re-run."
+        )
     return (
         "On the index now: "
         + (", ".join(on_index) or "none")

@@ -95,12 +95,23 @@ def index_message(response: requests.Response) -> str:
         if isinstance(data, dict) and isinstance(data.get("message"), str):
             body = data["message"]
     except ValueError:
-        text = re.sub(r"<(script|style)\b.*?</\1>", " ", response.text or "", flags=re.S | re.I)
-        body = html.unescape(re.sub(r"<[^>]+>", " ", text))
+        body = _text_of(response.text or "")
     body = " ".join(body.split())[:500]
     if body and body.lower() not in reason.lower() and reason.lower() not in body.lower():
         return f"{reason}: {body}" if reason else body
     return max(reason, body, key=len)
+
+
+def _text_of(page: str) -> str:
+    """The message in an error page: a <pre> block (bottle, pypiserver) or the plain text."""
+    if "<" not in page:
+        return page
+    pre = re.search(r"<pre>(.*?)</pre>", page, flags=re.S | re.I)
+    if pre:
+        text = html.unescape(re.sub(r"<[^>]+>", " ", pre.group(1))).strip()
+        return "" if text == "None" else text
+    # Without a <pre>, an HTML page's headings only repeat the status line.
+    return ""
 
 
 def _is_already_exists(response: requests.Response, message: str) -> bool:

@@ -1,0 +1,1 @@
+MESSAGE = "flit sample works"

@@ -1,0 +1,1 @@
+MESSAGE = "hatch sample works"

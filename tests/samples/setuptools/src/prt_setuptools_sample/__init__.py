@@ -1,0 +1,1 @@
+MESSAGE = "setuptools sample works"

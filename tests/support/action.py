@@ -1,0 +1,164 @@
+"""Run entrypoint.py the way the runner runs a container action.
+
+Every declared input arrives as INPUT_<NAME> (hyphens kept) with action.yml's defaults
+applied by "the runner"; the workspace is the working directory; GITHUB_OUTPUT and
+GITHUB_STEP_SUMMARY are files. Every run is scanned for the secrets it was given.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pypi_release.inputs import load_input_specs
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ENTRYPOINT = REPO_ROOT / "entrypoint.py"
+SAMPLES = REPO_ROOT / "tests" / "samples"
+
+
+@dataclass(frozen=True)
+class ActionRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    outputs: dict[str, str]
+    summary: str
+
+    @property
+    def log(self) -> str:
+        return self.stdout + self.stderr
+
+    def annotations(self, level: str) -> list[str]:
+        prefix = f"::{level}"
+        return [line for line in self.log.splitlines() if line.startswith(prefix)]
+
+
+def parse_output_file(text: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    lines = iter(text.splitlines())
+    for line in lines:
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            body: list[str] = []
+            for inner in lines:
+                if inner == delimiter:
+                    break
+                body.append(inner)
+            values[name] = "\n".join(body)
+        elif "=" in line:
+            name, value = line.split("=", 1)
+            values[name] = value
+    return values
+
+
+def assert_no_secret(texts: Mapping[str, str], secrets: Iterable[str]) -> None:
+    """A secret may appear only in the ::add-mask:: command that hides it."""
+    for secret in secrets:
+        for where, text in texts.items():
+            leaks = [
+                line for line in text.splitlines()
+                if secret in line and line != f"::add-mask::{secret}"
+            ]  # fmt: skip
+            assert not leaks, f"secret leaked into {where}: {leaks[:3]}"
+
+
+def runner_env(workspace: Path, commands: Path, *, ref: str) -> dict[str, str]:
+    base = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith(("GITHUB_", "INPUT_", "TWINE_", "ACTIONS_", "RUNNER_"))
+    }  # fmt: skip
+    tag = ref.removeprefix("refs/tags/") if ref.startswith("refs/tags/") else ""
+    base.update(
+        {
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_WORKSPACE": str(workspace),
+            "GITHUB_REPOSITORY": "octo-org/sample",
+            "GITHUB_REPOSITORY_OWNER": "octo-org",
+            "GITHUB_REF": ref,
+            "GITHUB_REF_NAME": tag or ref.rsplit("/", 1)[-1],
+            "GITHUB_REF_TYPE": "tag" if tag else "branch",
+            "GITHUB_SHA": "0" * 40,
+            "GITHUB_EVENT_NAME": "push",
+            "GITHUB_RUN_ID": "4242",
+            "GITHUB_RUN_ATTEMPT": "1",
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_API_URL": "https://api.github.com",
+            "GITHUB_OUTPUT": str(commands / "output"),
+            "GITHUB_STEP_SUMMARY": str(commands / "summary"),
+        }
+    )
+    return base
+
+
+def run_action(
+    workspace: Path,
+    inputs: Mapping[str, str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    secrets: Iterable[str] = (),
+    ref: str = "refs/tags/1.0.0",
+    raw_env: Mapping[str, str] | None = None,
+) -> ActionRun:
+    """Run the action. `inputs` as a workflow's `with:`; `raw_env` sets variables verbatim."""
+    commands = workspace.parent / f"file_commands_{workspace.name}"
+    commands.mkdir(exist_ok=True)
+    for name in ("output", "summary"):
+        (commands / name).write_text("")
+    environ = runner_env(workspace, commands, ref=ref)
+    given = dict(inputs or {})
+    for name, spec in load_input_specs().items():
+        environ[f"INPUT_{name.upper()}"] = given.pop(name, spec.default or "")
+    assert not given, f"inputs not declared in action.yml: {sorted(given)}"
+    environ.update(env or {})
+    environ.update(raw_env or {})
+    done = subprocess.run(
+        [sys.executable, str(ENTRYPOINT)], cwd=workspace, env=environ,
+        capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    output_text = (commands / "output").read_text()
+    summary = (commands / "summary").read_text()
+    assert_no_secret(
+        {"stdout": done.stdout, "stderr": done.stderr, "outputs": output_text, "summary": summary},
+        secrets,
+    )
+    return ActionRun(done.returncode, done.stdout, done.stderr, parse_output_file(output_text), summary)
+
+
+def make_workspace(root: Path, *samples: str, git: bool = True) -> Path:
+    """Copy sample projects into a fresh workspace (one sample: at its root), committed to git."""
+    import shutil
+
+    workspace = root / "workspace"
+    if len(samples) == 1:
+        shutil.copytree(SAMPLES / samples[0], workspace)
+    else:
+        workspace.mkdir()
+        for sample in samples:
+            shutil.copytree(SAMPLES / sample, workspace / sample)
+    if git:
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_DATE": "2026-01-02T03:04:05Z",
+            "GIT_COMMITTER_DATE": "2026-01-02T03:04:05Z",
+        }
+        for args in (
+            ["init", "-q"],
+            ["add", "-A"],
+            ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "init"],
+        ):
+            subprocess.run(["git", *args], cwd=workspace, env=env, check=True)
+    return workspace
+
+
+COMMIT_EPOCH = 1767323045  # 2026-01-02T03:04:05Z, the commit time make_workspace uses
+
+
+def error_lines(run: ActionRun) -> list[str]:
+    return [re.sub(r"%0A", "\n", line) for line in run.annotations("error")]

@@ -1,0 +1,96 @@
+"""A real pypiserver on loopback, with an htpasswd file, for uploads over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+INDEX_USER = "releaser"
+# Recognisable, so the secret scan can find it anywhere it leaks.
+INDEX_PASSWORD = "pypi-SECRET-index-password-7f3a9c2e"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class IndexServer:
+    upload_url: str
+    simple_url: str
+    packages: Path
+    user: str
+    password: str
+
+    def files(self) -> list[str]:
+        return sorted(p.name for p in self.packages.iterdir())
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"pypiserver exited: {log.read_text(errors='replace')}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"pypiserver did not start: {log.read_text(errors='replace')}")
+
+
+@contextmanager
+def pypiserver(root: Path) -> Iterator[IndexServer]:
+    from passlib.apache import HtpasswdFile
+
+    packages = root / "packages"
+    packages.mkdir(parents=True)
+    htpasswd = HtpasswdFile(str(root / "htpasswd"), new=True)
+    htpasswd.set_password(INDEX_USER, INDEX_PASSWORD)
+    htpasswd.save()
+    port = free_port()
+    log = root / "pypiserver.log"
+    command = [
+        str(Path(sys.executable).parent / "pypi-server"), "run",
+        "-i", "127.0.0.1", "-p", str(port),
+        "-a", "update", "-P", str(root / "htpasswd"),
+        "--disable-fallback", str(packages),
+    ]  # fmt: skip
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(f"{base}/simple/", process, log)
+        yield IndexServer(f"{base}/", f"{base}/simple/", packages, INDEX_USER, INDEX_PASSWORD)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def pip_install(index: IndexServer, requirement: str, target: Path) -> None:
+    """Install from the index alone, with no pip configuration of this machine in the way."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    subprocess.run(
+        [
+            sys.executable, "-m", "pip", "install", "--no-deps", "--no-cache-dir",
+            "--disable-pip-version-check", "--index-url", index.simple_url,
+            "--target", str(target), requirement,
+        ],
+        check=True, env=env, capture_output=True, timeout=120,
+    )  # fmt: skip
