@@ -1,0 +1,147 @@
+"""Bad input: each case exits non-zero with one clear error naming the input (or file) and
+the fix, and nothing is uploaded. Input errors stop the run before anything is built."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.support.action import error_lines, make_workspace, run_action
+from tests.support.index import IndexServer
+
+pytestmark = pytest.mark.e2e
+
+
+def _nothing(workspace: Path) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    inputs: dict[str, str]
+    expected: tuple[str, ...]  # fragments the one error must contain
+    setup: Callable[[Path], None] = _nothing
+    builds: bool = False  # fails after the build (inspect); else nothing may be built
+    with_token: bool = True
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def _move_dist_to(name: str) -> Callable[[Path], None]:
+    def setup(workspace: Path) -> None:
+        (workspace / name).mkdir()
+
+    return setup
+
+
+def _prebuilt(extra: Callable[[Path], None]) -> Callable[[Path], None]:
+    """A dist folder holding the flit sample's real sdist and wheel, then `extra` applied."""
+
+    def setup(workspace: Path) -> None:
+        source = make_workspace(workspace.parent / "prebuild", "flit", git=False)
+        assert run_action(source, {"dry-run": "true"}).returncode == 0
+        shutil.copytree(source / "dist", workspace / "prebuilt")
+        extra(workspace / "prebuilt")
+
+    return setup
+
+
+def _second_version(dist: Path) -> None:
+    source = make_workspace(dist.parent / "v101", "flit", git=False)
+    pyproject = source / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('version = "1.0.0"', 'version = "1.0.1"'))
+    assert run_action(source, {"dry-run": "true"}).returncode == 0
+    wheel = next((source / "dist").glob("*.whl"))
+    shutil.copy(wheel, dist / wheel.name)
+
+
+def _renamed_wheel(dist: Path) -> None:
+    wheel = next(dist.glob("*.whl"))
+    wheel.rename(dist / wheel.name.replace("1.0.0", "1.0.1"))
+
+
+def _second_sdist(dist: Path) -> None:
+    # The same release under the pre-PEP 625 spelling of its name: a second sdist.
+    sdist = next(dist.glob("*.tar.gz"))
+    shutil.copy(sdist, dist / "prt-flit-sample-1.0.0.tar.gz")
+
+
+def _empty(dist: Path) -> None:
+    for file in dist.iterdir():
+        file.unlink()
+    (dist / "README.txt").write_text("artifacts go here\n")
+
+
+CASES = [
+    Case("skip-existing-maybe", {"skip-existing": "maybe"}, ("'skip-existing'", "true or false")),
+    Case("build-yes", {"build": "yes"}, ("'build'", "true or false")),
+    Case("dry-run-1", {"dry-run": "1"}, ("'dry-run'", "true or false")),
+    Case("verify-metadata-typo", {"verify-metadata": "ture"}, ("'verify-metadata'", "'ture'")),
+    Case("verbose-on", {"verbose": "on"}, ("'verbose'",)),
+    Case("url-no-scheme", {"repository-url": "upload.pypi.org/legacy/"},
+         ("'repository-url'", "scheme")),
+    Case("url-ftp", {"repository-url": "ftp://example.org/legacy/"}, ("'repository-url'",)),
+    Case("url-simple-index", {"repository-url": "https://pypi.org/simple/"},
+         ("'repository-url'", "read-only", "https://upload.pypi.org/legacy/")),
+    Case("url-own-simple-index", {"repository-url": "http://127.0.0.1:9/simple/"},
+         ("'repository-url'", "read-only")),
+    Case("url-no-trailing-slash", {"repository-url": "https://upload.pypi.org/legacy"},
+         ("'repository-url'", "trailing slash")),
+    Case("url-testpypi-wrong-path", {"repository-url": "https://test.pypi.org/"},
+         ("'repository-url'", "https://test.pypi.org/legacy/")),
+    Case("path-missing", {"path": "does-not-exist"}, ("'path'", "does-not-exist")),
+    Case("path-not-a-project", {"path": "docs"}, ("'path'", "pyproject.toml"),
+         setup=_move_dist_to("docs")),
+    Case("path-twice", {"path": ".\n./"}, ("'path'", "twice")),
+    Case("dist-dir-is-a-file", {"dist-dir": "README.md"}, ("'dist-dir'", "a file")),
+    Case("dist-dir-missing-with-build-false", {"build": "false", "dist-dir": "wheelhouse"},
+         ("'dist-dir'", "does not exist")),
+    Case("no-credentials", {"password": ""}, ("No credentials", "'password'", "TWINE_PASSWORD"),
+         with_token=False),
+    Case("user-on-pypi", {"repository-url": "https://upload.pypi.org/legacy/", "user": "alice",
+                          "password": "pypi-SECRET-some-token-abcd"}, ("'alice'", "__token__"),
+         with_token=False),
+    Case("twine-username-on-pypi", {"repository-url": "https://upload.pypi.org/legacy/"},
+         ("'alice'", "__token__"), with_token=False,
+         env={"TWINE_USERNAME": "alice", "TWINE_PASSWORD": "pypi-SECRET-env-token-abcd"}),
+    Case("empty-dist-dir-build-false", {"build": "false", "dist-dir": "prebuilt"},
+         ("No distributions", "prebuilt"), setup=_prebuilt(_empty)),
+    Case("two-versions-in-dist-dir", {"build": "false", "dist-dir": "prebuilt"},
+         ("1.0.0", "1.0.1", "one version"), setup=_prebuilt(_second_version)),
+    Case("renamed-wheel", {"build": "false", "dist-dir": "prebuilt"},
+         ("file name says", "1.0.1", "metadata says", "1.0.0"), setup=_prebuilt(_renamed_wheel)),
+    Case("two-sdists-in-dist-dir", {"build": "false", "dist-dir": "prebuilt"},
+         ("2 sdists", "exactly one"), setup=_prebuilt(_second_sdist)),
+    Case("malformed-pyproject", {}, ("Building the sdist", "pyproject.toml"),
+         setup=lambda ws: (ws / "pyproject.toml").write_text("[project\nname = 'x'\n"),
+         builds=True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_bad_input_is_one_clear_error_and_nothing_is_uploaded(
+    tmp_path: Path, index: IndexServer, case: Case
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    case.setup(workspace)
+    inputs = {"repository-url": index.upload_url}
+    if case.with_token:
+        inputs |= {"user": index.user, "password": index.password}
+    inputs |= case.inputs
+    secrets = [index.password, *(v for k, v in {**inputs, **case.env}.items() if "SECRET" in v)]
+
+    run = run_action(workspace, inputs, env=case.env, secrets=secrets)
+
+    assert run.returncode == 1, run.log
+    errors = error_lines(run)
+    assert len(errors) == 1, run.log
+    for fragment in case.expected:
+        assert fragment in errors[0], errors[0]
+    assert index.files() == []
+    assert run.outputs["published"] == "false"
+    if not case.builds and case.inputs.get("dist-dir") != "prebuilt":
+        assert not (workspace / "dist").exists(), "an input error must stop the run before building"
