@@ -143,7 +143,7 @@ def _report(record: RunRecord, console: Console, environ: Mapping[str, str]) -> 
         write_outputs(Path(output_file), outputs(record))
     if summary_file := environ.get("GITHUB_STEP_SUMMARY"):
         with Path(summary_file).open("a", encoding="utf-8") as summary:
-            summary.write(console.redact(summary_markdown(record)) + "\n")
+            summary.write(console.redact(summary_markdown(record)))
     if not console.in_actions:
         console.info("")
         console.info(plain_report(record))

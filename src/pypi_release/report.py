@@ -143,7 +143,7 @@ def summary_markdown(record: RunRecord) -> str:
         lines.append("")
     if record.error is not None:
         lines += ["**Error**", "", "```", str(record.error), "```", ""]
-    return "\n".join(lines)
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def plain_report(record: RunRecord) -> str:

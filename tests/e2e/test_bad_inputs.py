@@ -70,6 +70,10 @@ def _second_sdist(dist: Path) -> None:
     shutil.copy(sdist, dist / "prt-flit-sample-1.0.0.tar.gz")
 
 
+def _malformed_pyproject(workspace: Path) -> None:
+    (workspace / "pyproject.toml").write_text("[project\nname = 'x'\n")
+
+
 def _empty(dist: Path) -> None:
     for file in dist.iterdir():
         file.unlink()
@@ -117,7 +121,7 @@ CASES = [
     Case("two-sdists-in-dist-dir", {"build": "false", "dist-dir": "prebuilt"},
          ("2 sdists", "exactly one"), setup=_prebuilt(_second_sdist)),
     Case("malformed-pyproject", {}, ("Building the sdist", "pyproject.toml"),
-         setup=lambda ws: (ws / "pyproject.toml").write_text("[project\nname = 'x'\n"),
+         setup=_malformed_pyproject,
          builds=True),
 ]  # fmt: skip
 

@@ -114,7 +114,10 @@ def test_build_false_publishes_dist_dir_and_leaves_other_files_alone(
     )
 
     assert run.returncode == 0, run.log
-    assert index.files() == ["prt_flit_sample-1.0.0-py3-none-any.whl", "prt_flit_sample-1.0.0.tar.gz"]
+    assert index.files() == [
+        "prt_flit_sample-1.0.0-py3-none-any.whl",
+        "prt_flit_sample-1.0.0.tar.gz",
+    ]
     for left_alone in (".gitignore", "SHA256SUMS", "nested/"):
         assert left_alone in run.stdout
         assert left_alone in run.summary
@@ -124,9 +127,7 @@ def test_build_false_publishes_dist_dir_and_leaves_other_files_alone(
 def test_monorepo_releases_every_path(tmp_path: Path, index: IndexServer) -> None:
     workspace = make_workspace(tmp_path, "hatch", "flit")
 
-    run = run_action(
-        workspace, token_inputs(index, path="hatch\nflit\n"), secrets=[index.password]
-    )
+    run = run_action(workspace, token_inputs(index, path="hatch\nflit\n"), secrets=[index.password])
 
     assert run.returncode == 0, run.log
     assert len(index.files()) == 4
@@ -135,7 +136,8 @@ def test_monorepo_releases_every_path(tmp_path: Path, index: IndexServer) -> Non
         "prt-flit-sample": "1.0.0",
     }
     files = json.loads(run.outputs["files"])
-    assert files[0].endswith(".tar.gz") and files[2].endswith(".tar.gz")  # sdists lead
+    assert files[0].endswith(".tar.gz")  # each project's sdist leads
+    assert files[2].endswith(".tar.gz")
 
 
 def test_rerun_of_a_finished_release(tmp_path: Path, index: IndexServer) -> None:

@@ -128,7 +128,9 @@ def run_action(
         {"stdout": done.stdout, "stderr": done.stderr, "outputs": output_text, "summary": summary},
         secrets,
     )
-    return ActionRun(done.returncode, done.stdout, done.stderr, parse_output_file(output_text), summary)
+    return ActionRun(
+        done.returncode, done.stdout, done.stderr, parse_output_file(output_text), summary
+    )
 
 
 def make_workspace(root: Path, *samples: str, git: bool = True) -> Path:

@@ -1,0 +1,35 @@
+# The pypi-release action's image. BASE_IMAGE defaults to the real, digest-pinned base that
+# runners pull; tests on machines without a registry pass a locally made stand-in.
+ARG BASE_IMAGE=python:3.12-slim@sha256:78387bc3881b8273120a12ebe6c1ab22b018ccc2c9adf565ae1ac9b536e184ea
+
+FROM ${BASE_IMAGE} AS dependencies
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY requirements/runtime.lock /tmp/runtime.lock
+# Every runtime dependency from the lock file, each checked against its hash.
+RUN python -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-deps --require-hashes -r /tmp/runtime.lock
+
+FROM ${BASE_IMAGE}
+# git: the last commit's time (SOURCE_DATE_EPOCH) and version plugins such as setuptools-scm.
+# The workspace belongs to the runner's user, not root: mark it safe for git, system-wide.
+# DL3008 (pin apt versions) is ignored: the base is pinned by digest, and pinning git to a
+# Debian revision would break the build whenever Debian ships a security fix for it.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git \
+    && rm -rf /var/lib/apt/lists/* \
+    && git config --system --add safe.directory '*'
+COPY --from=dependencies /opt/venv /opt/venv
+COPY action.yml entrypoint.py /action/
+COPY src/pypi_release /action/src/pypi_release
+# The package runs from /action/src (a .pth file), so action.yml beside it is the one it reads.
+RUN /opt/venv/bin/python -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'pypi_release.pth').write_text('/action/src\n')" \
+    && /opt/venv/bin/python -m compileall -q /action/src
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1
+# The runner makes the workspace the working directory. No USER: container actions run as root
+# so the workspace and the file-command files stay writable (GitHub's advice).
+# env -u / python -I: variables that earlier steps exported into the job (setup-python's
+# LD_LIBRARY_PATH, PYTHONPATH, PYTHONHOME) must not reach the image's own Python.
+ENTRYPOINT ["/usr/bin/env", "-u", "LD_LIBRARY_PATH", "-u", "LD_PRELOAD", "/opt/venv/bin/python", "-I", "/action/entrypoint.py"]

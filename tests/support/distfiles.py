@@ -1,0 +1,57 @@
+"""Small but real distribution files, written byte by byte, for the inspect and upload tiers."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+
+def metadata(
+    name: str, version: str, *, metadata_version: str = "2.1",
+    description: str = "A sample.\n", content_type: str = "text/markdown",
+) -> str:  # fmt: skip
+    # Description-Content-Type exists from Metadata-Version 2.1 on; "" leaves it out.
+    content = f"Description-Content-Type: {content_type}\n" if content_type else ""
+    return (
+        f"Metadata-Version: {metadata_version}\nName: {name}\nVersion: {version}\n"
+        f"Summary: sample\n{content}\n{description}"
+    )
+
+
+def make_wheel(folder: Path, name: str, version: str, **meta: str) -> Path:
+    stem = f"{name.replace('-', '_')}-{version}"
+    path = folder / f"{stem}-py3-none-any.whl"
+    info = f"{stem}.dist-info"
+    with zipfile.ZipFile(path, "w") as wheel:
+        wheel.writestr(f"{name.replace('-', '_')}/__init__.py", "")
+        wheel.writestr(f"{info}/METADATA", metadata(name, version, **meta))
+        wheel.writestr(
+            f"{info}/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
+        wheel.writestr(f"{info}/RECORD", "")
+    return path
+
+
+def make_sdist(folder: Path, name: str, version: str, **meta: str) -> Path:
+    stem = f"{name.replace('-', '_')}-{version}"
+    path = folder / f"{stem}.tar.gz"
+    with tarfile.open(path, "w:gz") as sdist:
+        for member, text in (
+            ("PKG-INFO", metadata(name, version, **meta)),
+            ("pyproject.toml", f"[project]\nname = '{name}'\nversion = '{version}'\n"),
+        ):
+            data = text.encode()
+            entry = tarfile.TarInfo(f"{stem}/{member}")
+            entry.size = len(data)
+            sdist.addfile(entry, io.BytesIO(data))
+    return path
+
+
+def make_release(
+    folder: Path, name: str = "demo-pkg", version: str = "1.0", **meta: str
+) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return [make_sdist(folder, name, version, **meta), make_wheel(folder, name, version, **meta)]

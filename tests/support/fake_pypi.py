@@ -1,0 +1,66 @@
+"""A loopback stand-in for PyPI's upload endpoint (which cannot run here), answering with the
+documented status lines and bodies of ../shared/PLATFORM.md. pypiserver covers the rest."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Answer:
+    status: int
+    reason: str = ""
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def warehouse(cls, status: int, message: str) -> Answer:
+        """Warehouse puts the message in the reason phrase and, for JSON clients, the body."""
+        body = json.dumps({"message": message, "code": f"{status} {message}", "title": message})
+        return cls(status, message, body, {"Content-Type": "application/json"})
+
+
+@dataclass
+class FakeUploadIndex:
+    url: str
+    answers: list[Answer]
+    received: list[str] = field(default_factory=list)  # the uploaded file names, in order
+
+
+@contextmanager
+def fake_upload_index(*answers: Answer) -> Iterator[FakeUploadIndex]:
+    """Answers uploads in order; once the script runs out, every upload gets 200."""
+    state = FakeUploadIndex("", list(answers))
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            marker = b'name="content"; filename="'
+            start = body.find(marker) + len(marker)
+            state.received.append(body[start : body.find(b'"', start)].decode())
+            answer = state.answers.pop(0) if state.answers else Answer(200, "OK")
+            payload = answer.body.encode()
+            self.send_response(answer.status, answer.reason or None)
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/legacy/"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import io
+
+from pypi_release.console import Console, escape_data, escape_property
+
+
+def make(in_actions: bool) -> tuple[Console, io.StringIO, io.StringIO]:
+    out, err = io.StringIO(), io.StringIO()
+    return Console(in_actions=in_actions, out=out, err=err), out, err
+
+
+def test_escaping_follows_the_workflow_command_rules() -> None:
+    assert escape_data("50%\r\nnext") == "50%25%0D%0Anext"
+    assert escape_property("a:b,c%") == "a%3Ab%2Cc%25"
+
+
+def test_secrets_are_masked_for_the_runner_and_redacted_from_our_output() -> None:
+    console, out, _ = make(in_actions=True)
+
+    console.add_secret("pypi-token-value-1234")
+    console.info("using pypi-token-value-1234 now")
+    console.error("bad token pypi-token-value-1234", title="t pypi-token-value-1234")
+
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "::add-mask::pypi-token-value-1234"
+    assert all("pypi-token-value-1234" not in line for line in lines[1:])
+    assert lines[1] == "using *** now"
+    assert lines[2] == "::error title=t ***::bad token ***"
+
+
+def test_a_multiline_secret_is_masked_line_by_line() -> None:
+    console, out, _ = make(in_actions=True)
+
+    console.add_secret("first-line-secret\nsecond-line-secret")
+    console.info("a first-line-secret b second-line-secret")
+
+    assert out.getvalue().splitlines() == [
+        "::add-mask::first-line-secret",
+        "::add-mask::second-line-secret",
+        "a *** b ***",
+    ]
+
+
+def test_groups_fold_in_actions_and_do_not_nest() -> None:
+    console, out, _ = make(in_actions=True)
+
+    with console.group("outer"), console.group("inner"):
+        console.info("x")
+
+    assert out.getvalue().splitlines() == ["::group::outer", "--- inner", "x", "::endgroup::"]
+
+
+def test_annotations_keep_one_line_and_the_whole_text_stays_in_the_log() -> None:
+    console, out, _ = make(in_actions=True)
+
+    console.warning("line one\nline two", title="Heads up")
+    console.error("x" * 5000)
+
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "::warning title=Heads up::line one%0Aline two"
+    assert lines[1].startswith("::error::")
+    assert len(lines[1]) < 4100
+    assert lines[2] == "x" * 5000
+
+
+def test_outside_actions_plain_text_and_errors_on_stderr() -> None:
+    console, out, err = make(in_actions=False)
+
+    console.add_secret("plain-secret-value")
+    console.error("failed with plain-secret-value", title="Upload failed")
+    console.stage("Build")
+
+    assert "add-mask" not in out.getvalue()
+    assert err.getvalue() == "error: Upload failed: failed with ***\n"
+    assert out.getvalue() == "==> Build\n"

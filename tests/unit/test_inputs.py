@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pypi_release.errors import InputError
+from pypi_release.inputs import (
+    PYPI_UPLOAD_URL,
+    Secret,
+    env_names,
+    known_inputs,
+    load_input_specs,
+    parse_bool,
+    parse_repository_url,
+    raw_inputs,
+    read_inputs,
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\nversion = '1'\n")
+    return tmp_path
+
+
+def test_every_declared_input_has_a_parser_and_every_parser_a_declaration() -> None:
+    assert set(load_input_specs()) == known_inputs()
+
+
+def test_defaults_come_from_action_yml(project: Path) -> None:
+    inputs = read_inputs({}, project)
+
+    assert inputs.paths == (project.resolve(),)
+    assert inputs.dist_dir == project.resolve() / "dist"
+    assert inputs.build is True
+    assert inputs.repository_url == PYPI_UPLOAD_URL
+    assert inputs.user == "__token__"
+    assert not inputs.password
+    assert (inputs.verify_metadata, inputs.skip_existing, inputs.dry_run, inputs.verbose) == (
+        True, False, False, False,
+    )  # fmt: skip
+
+
+def test_runner_spelling_keeps_hyphens_and_underscore_spelling_is_accepted(project: Path) -> None:
+    assert env_names("repository-url") == ("INPUT_REPOSITORY-URL", "INPUT_REPOSITORY_URL")
+
+    hyphen = read_inputs({"INPUT_SKIP-EXISTING": "true"}, project)
+    underscore = read_inputs(
+        {"INPUT_SKIP-EXISTING": "false", "INPUT_SKIP_EXISTING": "true"}, project
+    )
+
+    assert hyphen.skip_existing
+    assert underscore.skip_existing
+
+
+def test_empty_value_means_the_default_as_the_runner_passes_unset_inputs(project: Path) -> None:
+    inputs = read_inputs({"INPUT_DIST-DIR": "", "INPUT_BUILD": "  "}, project)
+
+    assert inputs.dist_dir.name == "dist"
+    assert inputs.build is True
+
+
+def test_a_runner_expression_default_counts_as_unset(tmp_path: Path) -> None:
+    action = tmp_path / "action.yml"
+    action.write_text(
+        "inputs:\n  github-token:\n    default: ${{ github.token }}\n"
+        "  flag:\n    default: true\n  needed:\n    required: true\n"
+    )
+    specs = load_input_specs(action)
+
+    assert specs["github-token"].default is None
+    assert specs["flag"].default == "true"
+    assert raw_inputs({"INPUT_NEEDED": "x"}, specs)["github-token"] == ""
+    with pytest.raises(InputError, match="'needed': is required"):
+        raw_inputs({}, specs)
+
+
+def test_overrides_win_over_the_environment(project: Path) -> None:
+    inputs = read_inputs({"INPUT_DRY-RUN": "false"}, project, overrides={"dry-run": "true"})
+
+    assert inputs.dry_run is True
+
+
+@given(st.sampled_from(["true", "false"]), st.data())
+def test_booleans_accept_true_and_false_in_any_case(word: str, data: st.DataObject) -> None:
+    flips = data.draw(st.lists(st.booleans(), min_size=len(word), max_size=len(word)))
+    spelled = "".join(c.upper() if f else c for c, f in zip(word, flips, strict=True))
+
+    assert parse_bool("build", f" {spelled} ") is (word == "true")
+
+
+@given(st.text(max_size=20).filter(lambda t: t.strip().lower() not in ("true", "false")))
+def test_anything_else_is_refused_naming_the_input_and_the_accepted_values(text: str) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_bool("skip-existing", text)
+
+    assert "'skip-existing'" in str(caught.value)
+    assert "true or false" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://upload.pypi.org/legacy/",
+        "https://test.pypi.org/legacy/",
+        "http://127.0.0.1:8080/",
+        "http://localhost:8080",
+        "https://artifactory.example.com/artifactory/api/pypi/pypi-local",
+        "https://devpi.example.com/team/prod/",
+    ],
+)
+def test_upload_urls_that_work(url: str) -> None:
+    assert parse_repository_url("repository-url", url) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("upload.pypi.org/legacy/", r"not an http\(s\) URL"),
+        ("ftp://example.org/", r"not an http\(s\) URL"),
+        ("https://", r"not an http\(s\) URL"),
+        ("https://pypi.org/simple/", "read-only"),
+        ("https://pypi.org/legacy/", "read-only"),
+        ("https://devpi.example.com/root/pypi/+simple/", "read-only"),
+        ("https://upload.pypi.org/legacy", "trailing slash"),
+        ("https://upload.pypi.org/", "not this index's upload endpoint"),
+        ("https://test.pypi.org/legacy", "trailing slash"),
+    ],
+)
+def test_upload_urls_that_cannot_work(url: str, why: str) -> None:
+    with pytest.raises(InputError, match=why) as caught:
+        parse_repository_url("repository-url", url)
+
+    assert caught.value.name == "repository-url"
+
+
+def test_paths_one_per_line_resolved_against_the_workspace(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "setup.py").write_text("")
+
+    inputs = read_inputs({"INPUT_PATH": "a\n\n  b  \n"}, tmp_path)
+
+    assert inputs.paths == (tmp_path / "a", tmp_path / "b")
+
+
+def test_path_is_not_checked_when_nothing_is_built(tmp_path: Path) -> None:
+    (tmp_path / "dist").mkdir()
+
+    inputs = read_inputs({"INPUT_BUILD": "false", "INPUT_PATH": "nowhere"}, tmp_path)
+
+    assert inputs.paths == ()
+
+
+def test_secret_never_shows_its_value() -> None:
+    secret = Secret("pypi-AgEIcHlwaS5vcmc")
+
+    assert "pypi-" not in repr(secret)
+    assert "pypi-" not in f"{secret} {[secret]}"
+    assert secret.reveal() == "pypi-AgEIcHlwaS5vcmc"
+    assert bool(Secret("")) is False
