@@ -1,22 +1,47 @@
 """Stage 6: the credentials the upload will use.
 
 An API token comes from the `password` input or, when that is empty, from TWINE_PASSWORD
-(with TWINE_USERNAME) in the step's env. Credentials are resolved before anything is built,
-so a run that could never upload fails in seconds.
+(with TWINE_USERNAME) in the step's env. Without one, trusted publishing: the job's OIDC
+token is exchanged at the index for a short-lived upload token. Which of the two is decided
+before anything is built, so a run that could never upload fails in seconds; the exchange
+itself happens right before the upload, as the upload token lives 15 minutes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
-from .errors import AuthError
+from . import net
+from .console import Console
+from .context import RunContext
+from .errors import AuthError, ConfigurationError
 from .inputs import KNOWN_UPLOAD_URLS, SECRET_INPUTS, Inputs, Secret, env_names
+from .oidc import PERMISSIONS_BLOCK, describe_claims, fetch_id_token
 
 # Variables that hold secrets. Removed from our own environment once read, so the build
 # backend and every tool it runs (code from the index, at build time) never see them.
-SECRET_VARIABLES = ("TWINE_PASSWORD",)
+SECRET_VARIABLES = ("TWINE_PASSWORD", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+# Where PyPI and TestPyPI serve their trusted-publishing endpoints; any other index serves
+# them on the scheme and host of its upload URL.
+_TRUSTED_PUBLISHING_HOSTS = {
+    "upload.pypi.org": "https://pypi.org",
+    "test.pypi.org": "https://test.pypi.org",
+}
+# What each refusal code of the mint-token endpoint (warehouse oidc/views.py) asks of you.
+_MINT_ERROR_HINTS = {
+    "invalid-publisher": "No trusted publisher on the index matches these claims. Add one for "
+    "this repository, workflow file and environment (a mismatch in any of them refuses).",
+    "invalid-pending-publisher": "A pending publisher exists, but the project exists already: "
+    "add the publisher in the project's own settings instead.",
+    "not-enabled": "The index has trusted publishing turned off for GitHub: use an API token.",
+    "invalid-token": "The index could not verify the OIDC token (expired, or a wrong "
+    "audience). Re-run the job.",
+    "invalid-reuse-token": "This OIDC token was used already; each mints once. Re-run the job.",
+    "invalid-payload": "The index could not read the request: please report this as a bug.",
+}
 
 
 @dataclass(frozen=True)
@@ -24,6 +49,14 @@ class Credentials:
     username: str
     password: Secret
     source: str  # where the token came from, for the log
+
+
+@dataclass(frozen=True)
+class CredentialPlan:
+    """What the upload will authenticate with: an API token now, or one minted later."""
+
+    token: Credentials | None
+    trusted_publishing: bool
 
 
 def _secret_variable_names() -> list[str]:
@@ -44,27 +77,162 @@ def is_pypi(repository_url: str) -> bool:
     return (urlsplit(repository_url).hostname or "") in KNOWN_UPLOAD_URLS
 
 
-def resolve_credentials(inputs: Inputs, environ: Mapping[str, str]) -> Credentials:
+def trusted_publishing_base(repository_url: str) -> str:
+    parts = urlsplit(repository_url)
+    return _TRUSTED_PUBLISHING_HOSTS.get(parts.hostname or "", f"{parts.scheme}://{parts.netloc}")
+
+
+def _api_token(inputs: Inputs, environ: Mapping[str, str]) -> Credentials | None:
     if inputs.password:
-        credentials = Credentials(inputs.user, inputs.password, "the 'password' input")
-    elif environ.get("TWINE_PASSWORD", "").strip():
-        credentials = Credentials(
+        return Credentials(inputs.user, inputs.password, "the 'password' input")
+    if environ.get("TWINE_PASSWORD", "").strip():
+        return Credentials(
             environ.get("TWINE_USERNAME", "").strip() or inputs.user,
             Secret(environ["TWINE_PASSWORD"].strip()),
             "TWINE_PASSWORD",
         )
-    else:
-        raise AuthError(
-            f"No credentials for {inputs.repository_url}: the 'password' input is empty and "
-            "TWINE_PASSWORD is not set.",
-            hint="Store a project-scoped API token as a secret of the protected environment and "
-            "pass it: `password: ${{ secrets.PYPI_API_TOKEN }}`. To check the build without "
-            "credentials, set dry-run: true.",
+    return None
+
+
+def _no_oidc_reason(context: RunContext) -> str:
+    if context.from_fork:
+        return (
+            "this run is for a pull request from a fork, and GitHub never gives those an OIDC token"
         )
-    if is_pypi(inputs.repository_url) and credentials.username != "__token__":
-        raise AuthError(
-            f"User {credentials.username!r} cannot upload to {inputs.repository_url}: "
-            "PyPI accepts only API tokens, with the user name __token__.",
-            hint="Remove the 'user' input (and TWINE_USERNAME) and pass an API token as password.",
+    return "the job cannot get an OIDC token: it lacks `id-token: write`"
+
+
+def plan_credentials(
+    inputs: Inputs, context: RunContext, environ: Mapping[str, str]
+) -> CredentialPlan:
+    token = _api_token(inputs, environ)
+    mode = inputs.trusted_publishing
+    if token is not None and mode == "always":
+        raise ConfigurationError(
+            f"An API token was given ({token.source}) but trusted-publishing is 'always'.",
+            hint="Trusted publishing needs no secret: remove the password, or set "
+            "trusted-publishing: auto to use the token.",
         )
-    return credentials
+    if token is not None:
+        if is_pypi(inputs.repository_url) and token.username != "__token__":
+            raise AuthError(
+                f"User {token.username!r} cannot upload to {inputs.repository_url}: PyPI accepts "
+                "only API tokens, with the user name __token__.",
+                hint="Remove the 'user' input (and TWINE_USERNAME); pass an API token as password.",
+            )
+        return CredentialPlan(token, trusted_publishing=False)
+    advice = (
+        "store a project-scoped API token as a secret of the protected environment and pass "
+        "it: `password: ${{ secrets.PYPI_API_TOKEN }}`. To check the build without credentials, "
+        "set dry-run: true."
+    )
+    if mode == "never":
+        raise AuthError(
+            f"No credentials for {inputs.repository_url}: the 'password' input is empty, "
+            "TWINE_PASSWORD is not set, and trusted-publishing is 'never'.",
+            hint=advice[0].upper() + advice[1:],
+        )
+    if context.event_name == "pull_request_target":
+        raise AuthError(
+            "Trusted publishing cannot be used from a pull_request_target workflow: the index "
+            "refuses its tokens.",
+            hint="Publish from a workflow triggered by a tag push or a release.",
+        )
+    if context.id_token_request is None:
+        raise AuthError(
+            f"No credentials for {inputs.repository_url}: the 'password' input is empty, "
+            "TWINE_PASSWORD is not set, and trusted publishing is not possible because "
+            f"{_no_oidc_reason(context)}.",
+            hint=("Give the publishing job this block:\n" + PERMISSIONS_BLOCK + "\nOr " + advice)
+            if not context.from_fork
+            else "Publish from a tag push or a release, not from a fork's pull request.",
+        )
+    return CredentialPlan(None, trusted_publishing=True)
+
+
+def publisher_form_link(base: str, project: str, claims: Mapping[str, Any]) -> str:
+    """PyPI's "add a trusted publisher" form, filled in for this repository and workflow."""
+    owner, _, repository = str(claims.get("repository", "")).partition("/")
+    workflow = str(claims.get("job_workflow_ref") or claims.get("workflow_ref") or "")
+    query = urlencode(
+        {
+            "provider": "github",
+            "owner": owner,
+            "repository": repository,
+            "workflow_filename": workflow.split("@", 1)[0].rsplit("/", 1)[-1],
+            "environment": claims.get("environment", ""),
+        }
+    )
+    return f"{base}/manage/project/{project}/settings/publishing/?{query}"
+
+
+def _mint_refusal(
+    base: str, status: int, body: Any, claims: Mapping[str, Any], project: str
+) -> AuthError:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    errors = [e for e in errors or [] if isinstance(e, dict)]
+    codes = [str(e.get("code", "")) for e in errors]
+    said = "; ".join(f"{e.get('code', '?')}: {e.get('description', '')}" for e in errors)
+    hints = [_MINT_ERROR_HINTS[c] for c in dict.fromkeys(codes) if c in _MINT_ERROR_HINTS]
+    return AuthError(
+        f"{base} refused trusted publishing ({status}): {said or body or 'no reason given'}.\n"
+        f"The job's OIDC token says:\n{describe_claims(dict(claims))}",
+        hint=" ".join(hints or ["Check the index's trusted publisher for this project."])
+        + f"\nAdd the publisher: {publisher_form_link(base, project, claims)}",
+    )
+
+
+def mint_token(
+    repository_url: str, context: RunContext, project: str, console: Console
+) -> Credentials:
+    """Exchange the job's OIDC token for a short-lived upload token at the index."""
+    assert context.id_token_request is not None
+    base = trusted_publishing_base(repository_url)
+    http = net.session()
+    answer = net.request(
+        http,
+        "GET",
+        f"{base}/_/oidc/audience",
+        what="the index's audience endpoint",
+        console=console,
+    )
+    if answer.status_code in (403, 404) or not answer.ok:
+        why = {
+            403: "has trusted publishing turned off",
+            404: "does not support trusted publishing",
+        }.get(answer.status_code, f"answered {answer.status_code} {answer.reason}")
+        raise AuthError(
+            f"{base} {why} (GET /_/oidc/audience).",
+            hint="Use an API token: `password: ${{ secrets.PYPI_API_TOKEN }}`.",
+        )
+    try:
+        audience = str(answer.json()["audience"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AuthError(
+            f"{base}/_/oidc/audience gave no audience.", hint="Re-run the job."
+        ) from exc
+    id_token = fetch_id_token(context.id_token_request, audience, console)
+    claims = id_token.claims
+    if claims.get("workflow_ref") and claims.get("job_workflow_ref") not in (
+        None,
+        claims["workflow_ref"],
+    ):
+        console.warning(
+            f"This job runs in a reusable workflow ({claims['job_workflow_ref']}), called from "
+            f"{claims['workflow_ref']}. PyPI's trusted publishers do not support reusable "
+            "workflows: the exchange is likely to be refused.",
+            title="Reusable workflow",
+        )
+    minted = net.request(
+        http, "POST", f"{base}/_/oidc/mint-token", json={"token": id_token.jwt.reveal()},
+        what="the index's mint-token endpoint", console=console,
+    )  # fmt: skip
+    try:
+        body: Any = minted.json()
+    except ValueError:
+        body = minted.text[:300]
+    token = body.get("token") if isinstance(body, dict) and body.get("success") else None
+    if not minted.ok or not isinstance(token, str) or not token:
+        raise _mint_refusal(base, minted.status_code, body, claims, project)
+    console.add_secret(token)
+    return Credentials("__token__", Secret(token), f"trusted publishing at {base}")

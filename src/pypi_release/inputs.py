@@ -74,6 +74,15 @@ class Inputs:
     skip_existing: bool
     dry_run: bool
     verbose: bool
+    environment: str  # "" disables the environment checks
+    require_reviewers: bool
+    check_tag: bool
+    trusted_publishing: str  # one of TRUSTED_PUBLISHING_MODES
+    github_token: Secret
+    attestations: bool
+
+
+TRUSTED_PUBLISHING_MODES = ("auto", "always", "never")
 
 
 def action_yml_path() -> Path:
@@ -111,6 +120,11 @@ def load_input_specs(path: Path | None = None) -> dict[str, InputSpec]:
     return specs
 
 
+# Inputs whose empty value means "off" rather than "the default". The runner always passes a
+# declared input with its default applied, so an empty one was written empty on purpose.
+EMPTY_IS_A_VALUE = frozenset({"environment"})
+
+
 def env_names(name: str) -> tuple[str, str]:
     """The runner's spelling (hyphens kept) and the underscore spelling people also write."""
     upper = name.upper().replace(" ", "_")
@@ -134,11 +148,14 @@ def raw_inputs(
             # The underscore spelling first: the runner passes it only when the workflow wrote
             # it, while the declared hyphen spelling always arrives, holding the default.
             for variable in reversed(env_names(name)):
-                if environ.get(variable, "").strip():
-                    text = environ[variable]
+                value = environ.get(variable)
+                if value is not None and (value.strip() or name in EMPTY_IS_A_VALUE):
+                    text = value
                     break
-        text = (text or "").strip()
-        if not text and spec.default is not None:
+        if text is None:
+            text = spec.default or ""
+        text = text.strip()
+        if not text and name not in EMPTY_IS_A_VALUE and spec.default is not None:
             text = spec.default
         if spec.required and not text:
             raise InputError(name, text, "is required but empty", hint=f"Set '{name}' in with:.")
@@ -193,6 +210,28 @@ def _parse_text(name: str, text: str) -> str:
     return text
 
 
+def parse_trusted_publishing(name: str, text: str) -> str:
+    mode = text.strip().lower()
+    if mode not in TRUSTED_PUBLISHING_MODES:
+        raise InputError(
+            name, text, "is not a trusted-publishing mode",
+            hint="Accepted values: auto (use it when no token is given and the job can get an "
+            "OIDC token), always (fail without it), never (API token only).",
+        )  # fmt: skip
+    return mode
+
+
+def parse_environment(name: str, text: str) -> str:
+    # GitHub environment names: at most 255 characters, no '/' or control characters.
+    if len(text) > 255 or "/" in text or any(ord(c) < 32 for c in text):
+        raise InputError(
+            name, text, "is not a GitHub environment name",
+            hint="Give the name from the job's `environment:` line, e.g. deploy; "
+            "an empty value turns the environment checks off.",
+        )  # fmt: skip
+    return text
+
+
 def _parse_secret(name: str, text: str) -> Secret:
     return Secret(text)
 
@@ -206,11 +245,17 @@ _SCALAR_PARSERS: dict[str, Callable[[str, str], Any]] = {
     "repository-url": parse_repository_url,
     "user": _parse_text,
     "password": _parse_secret,
+    "environment": parse_environment,
+    "require-reviewers": parse_bool,
+    "check-tag": parse_bool,
+    "trusted-publishing": parse_trusted_publishing,
+    "github-token": _parse_secret,
+    "attestations": parse_bool,
 }
 # Inputs validated against the workspace (below) rather than on their own.
 _PATH_INPUTS = ("path", "dist-dir")
 # Inputs that hold credentials: never offered as command-line options, never echoed.
-SECRET_INPUTS = frozenset({"password"})
+SECRET_INPUTS = frozenset({"password", "github-token"})
 
 
 def known_inputs() -> frozenset[str]:
@@ -290,6 +335,12 @@ def read_inputs(
         skip_existing=parsed["skip-existing"],
         dry_run=parsed["dry-run"],
         verbose=parsed["verbose"],
+        environment=parsed["environment"],
+        require_reviewers=parsed["require-reviewers"],
+        check_tag=parsed["check-tag"],
+        trusted_publishing=parsed["trusted-publishing"],
+        github_token=parsed["github-token"],
+        attestations=parsed["attestations"],
     )
 
 

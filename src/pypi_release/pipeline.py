@@ -1,4 +1,5 @@
-"""The release, top to bottom: inputs, context, credentials, build, inspect, upload, report.
+"""The release, top to bottom: inputs, context, credentials, gate, build, inspect, tag check,
+trusted publishing, upload, report.
 
 Each stage is a module with a few functions over frozen dataclasses; this file is the only
 place that knows their order. Every stage fails fast with a ReleaseError, and the report is
@@ -11,7 +12,7 @@ import traceback
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
-from . import auth
+from . import auth, gate
 from .console import Console
 from .context import read_context
 from .errors import ReleaseError
@@ -37,7 +38,7 @@ def run(
     console: Console | None = None,
 ) -> int:
     """Run the whole release as the action does. `environ` is os.environ in real runs."""
-    context = read_context(environ)
+    context = read_context(environ)  # first: whether we are in Actions decides how to print
     console = console or Console(in_actions=context.in_actions)
     # Mask before anything can print: even an invalid-input message must not show a token.
     for secret in auth.secret_values(environ):
@@ -69,6 +70,7 @@ def _release(
     console: Console,
     record: RunRecord,
 ) -> None:
+    context = record.context
     console.stage("Inputs")
     inputs = read_inputs(environ, Path.cwd(), overrides)
     console.verbose = inputs.verbose
@@ -77,12 +79,21 @@ def _release(
 
     # Credentials first: a run that could never upload should fail in seconds, not after
     # the build. Then drop the secrets from the environment the build backend inherits.
-    credentials = None
+    plan = None
     if not inputs.dry_run:
         console.stage("Credentials")
-        credentials = auth.resolve_credentials(inputs, environ)
-        console.info(f"Token from {credentials.source}, user {credentials.username}")
+        plan = auth.plan_credentials(inputs, context, environ)
+        console.info(
+            f"Token from {plan.token.source}, user {plan.token.username}"
+            if plan.token
+            else "Trusted publishing: the job's OIDC token is exchanged right before the upload"
+        )
     auth.scrub_secrets(environ)
+
+    console.stage("Deployment gate")
+    record.gate = gate.run_gate(inputs, context, console)
+    gate.log_report(record.gate, console)
+    gate.enforce(record.gate, console, dry_run=inputs.dry_run)
 
     built = None
     if inputs.build:
@@ -101,13 +112,31 @@ def _release(
         pypi=auth.is_pypi(inputs.repository_url),
     )
 
+    if context.in_actions:
+        tag = gate.check_tag_matches(inputs.check_tag, context, record.release.projects)
+        record.gate = record.gate.with_check(tag)
+        gate.log_report(record.gate, console, only=tag.name)
+        gate.enforce(record.gate, console, dry_run=inputs.dry_run)
+
     if inputs.dry_run:
         console.stage("Dry run: nothing uploaded")
         for dist in record.release.distributions:
             console.info(f"Would upload {dist.filename} to {inputs.repository_url}")
         return
 
-    assert credentials is not None
+    assert plan is not None
+    credentials = plan.token
+    if credentials is None:
+        console.stage("Trusted publishing")
+        project = next(iter(record.release.projects))
+        credentials = auth.mint_token(inputs.repository_url, context, project, console)
+        console.info(f"Upload token minted by {credentials.source}")
+        if inputs.attestations:
+            console.warning(
+                "attestations: true, but this version of the action does not make PEP 740 "
+                "attestations yet: the files are uploaded without them.",
+                title="No attestations",
+            )
     console.stage("Upload")
     record.results = upload_release(
         record.release.distributions,

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from .context import RunContext
 from .errors import ReleaseError
+from .gate import OUTCOME_TEXT, GateReport, icon
 from .inspect import Release
 from .upload import FileResult
 
@@ -37,6 +38,7 @@ class RunRecord:
     repository_url: str = ""
     dry_run: bool = False
     release: Release | None = None
+    gate: GateReport | None = None
     results: list[FileResult] = field(default_factory=list)
     error: ReleaseError | None = None
 
@@ -134,6 +136,19 @@ def summary_markdown(record: RunRecord) -> str:
                 page = project_page(record.repository_url, project, version)
                 if page:
                     lines.append(f"- [{project} {version} on the index]({page})")
+            lines.append("")
+    if record.gate is not None:
+        lines += ["### Deployment gate", "", "| Check | Result | Detail |", "| --- | --- | --- |"]
+        for check in record.gate.checks:
+            detail = check.detail.replace("|", "\\|").replace("\n", " ")
+            lines.append(
+                f"| {check.name} | {icon(check.outcome)} {OUTCOME_TEXT[check.outcome]} | {detail} |"
+            )
+        lines.append("")
+        for approval in record.gate.approvals:
+            said = f": “{approval.comment}”" if approval.comment else ""
+            lines.append(f"- {approval.state} by @{approval.user}{said}")
+        if record.gate.approvals:
             lines.append("")
     if release and release.ignored:
         lines.append(

@@ -89,7 +89,9 @@ def runner_env(workspace: Path, commands: Path, *, ref: str) -> dict[str, str]:
             "GITHUB_RUN_ID": "4242",
             "GITHUB_RUN_ATTEMPT": "1",
             "GITHUB_SERVER_URL": "https://github.com",
-            "GITHUB_API_URL": "https://api.github.com",
+            # Nothing in a test may reach the real GitHub: a closed loopback port unless a
+            # test's fake says otherwise.
+            "GITHUB_API_URL": "http://127.0.0.1:9",
             "GITHUB_OUTPUT": str(commands / "output"),
             "GITHUB_STEP_SUMMARY": str(commands / "summary"),
         }

@@ -1,0 +1,46 @@
+"""The few GitHub REST calls the gate makes, with answers classified, not raised: a call the
+token may not make is evidence ("could not be verified"), not a crash."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import net
+from .console import Console
+from .inputs import Secret
+
+
+@dataclass(frozen=True)
+class ApiAnswer:
+    status: int
+    data: Any
+    message: str  # GitHub's own "message" on errors
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class GitHubApi:
+    def __init__(self, api_url: str, token: Secret, console: Console) -> None:
+        self._base = api_url.rstrip("/")
+        self._console = console
+        self._http = net.session()
+        self._http.headers.update(
+            {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+        )
+        if token:
+            self._http.headers["Authorization"] = f"Bearer {token.reveal()}"
+
+    def get(self, path: str, **params: str) -> ApiAnswer:
+        response = net.request(
+            self._http, "GET", f"{self._base}{path}", params=params or None,
+            what="the GitHub API", console=self._console,
+        )  # fmt: skip
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        message = data.get("message", "") if isinstance(data, dict) else ""
+        return ApiAnswer(response.status_code, data, message or response.reason or "")
