@@ -145,11 +145,6 @@ def summary_markdown(record: RunRecord) -> str:
                 f"| {check.name} | {icon(check.outcome)} {OUTCOME_TEXT[check.outcome]} | {detail} |"
             )
         lines.append("")
-        for approval in record.gate.approvals:
-            said = f": “{approval.comment}”" if approval.comment else ""
-            lines.append(f"- {approval.state} by @{approval.user}{said}")
-        if record.gate.approvals:
-            lines.append("")
     if release and release.ignored:
         lines.append(
             "Left alone in the dist folder (never uploaded): "

@@ -32,6 +32,7 @@ class IndexServer:
     packages: Path
     user: str
     password: str
+    htpasswd: Path
 
     def files(self) -> list[str]:
         return sorted(p.name for p in self.packages.iterdir())
@@ -73,7 +74,9 @@ def pypiserver(root: Path) -> Iterator[IndexServer]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(f"{base}/simple/", process, log)
-        yield IndexServer(f"{base}/", f"{base}/simple/", packages, INDEX_USER, INDEX_PASSWORD)
+        yield IndexServer(
+            f"{base}/", f"{base}/simple/", packages, INDEX_USER, INDEX_PASSWORD, root / "htpasswd"
+        )
     finally:
         process.terminate()
         try:

@@ -44,5 +44,6 @@ def test_local_dry_run_of_a_project(tmp_path: Path) -> None:
     assert "::" not in done.stdout  # no workflow commands outside Actions
     assert "🧪 prt-hatch-sample 1.0.0: dry run, nothing uploaded" in done.stdout
     assert "would upload" in done.stdout
+    assert "Deployment gate: skipped: not running in GitHub Actions" in done.stdout
     # --dist-dir defaults to the working directory's dist/, as the action's input does
     assert (tmp_path / "dist" / "prt_hatch_sample-1.0.0.tar.gz").is_file()

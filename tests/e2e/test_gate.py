@@ -1,0 +1,418 @@
+"""The deployment gate and trusted publishing, end to end: entrypoint.py as the runner runs it,
+against GitHub's OIDC and REST endpoints and the index's mint-token endpoint as loopback
+fakes, in front of the real pypiserver."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.action import (
+    ActionRun,
+    assert_no_secret,
+    error_lines,
+    make_workspace,
+    run_action,
+)
+from tests.support.fake_github import (
+    GITHUB_TOKEN,
+    REQUEST_TOKEN,
+    RUN_ID,
+    FakeGitHub,
+    fake_github,
+    github_claims,
+)
+from tests.support.fake_trusted_index import FakeTrustedIndex, Publisher, fake_trusted_index
+from tests.support.index import IndexServer
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with fake_github() as fake:
+        yield fake
+
+
+@pytest.fixture
+def trusted(index: IndexServer) -> Iterator[FakeTrustedIndex]:
+    with fake_trusted_index(index) as fake:
+        yield fake
+
+
+def release(
+    workspace: Path,
+    github: FakeGitHub,
+    trusted: FakeTrustedIndex,
+    *,
+    inputs: dict[str, str] | None = None,
+    oidc: bool = True,
+    ref: str = "refs/tags/1.0.0",
+    env: dict[str, str] | None = None,
+) -> ActionRun:
+    """A tag-push run of the publishing job, with trusted publishing unless told otherwise."""
+    run = run_action(
+        workspace,
+        {"repository-url": trusted.upload_url, "github-token": GITHUB_TOKEN, **(inputs or {})},
+        env={**github.runner_env(oidc=oidc), **(env or {})},
+        secrets=[REQUEST_TOKEN, GITHUB_TOKEN],
+        ref=ref,
+    )
+    # Tokens made during the run: every OIDC JWT and every minted upload token.
+    assert_no_secret(
+        {"log": run.log, "summary": run.summary, "outputs": json.dumps(run.outputs)},
+        [*github.issued, *trusted.minted],
+    )
+    return run
+
+
+def only_error(run: ActionRun) -> str:
+    errors = error_lines(run)
+    assert len(errors) == 1, run.log
+    return errors[0]
+
+
+def test_protected_job_publishes_with_a_minted_token_and_names_the_approver(
+    tmp_path: Path, github: FakeGitHub, trusted: FakeTrustedIndex
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+
+    run = release(workspace, github, trusted)
+
+    assert run.returncode == 0, run.log
+    assert trusted.index.files() == [
+        "prt_hatch_sample-1.0.0-py3-none-any.whl",
+        "prt_hatch_sample-1.0.0.tar.gz",
+    ]
+    assert len(trusted.minted) == 1
+    assert trusted.uploads == ["__token__", "__token__"]  # the minted token, nothing else
+    assert github.audiences == ["pypi-release-gate", "pypi"]
+    assert "@ops-alice" in run.summary
+    assert "ship 1.0.0" in run.summary
+    for line in (
+        "| Environment | ✅ passed",
+        "| Protection | ✅ passed",
+        "| Approval | ✅ passed",
+        "| Tag = version | ✅ passed",
+    ):
+        assert line in run.summary
+    assert "required reviewers: @ops-alice, team release-ops" in run.summary
+    assert run.outputs["published"] == "true"
+    assert not run.annotations("error")
+
+
+def test_a_job_without_an_environment_is_refused_before_building(
+    tmp_path: Path, trusted: FakeTrustedIndex
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    with fake_github(claims=github_claims(environment=None)) as github:
+        run = release(workspace, github, trusted)
+
+    assert run.returncode == 1
+    message = only_error(run)
+    assert "not bound to any environment" in message
+    assert "environment: deploy" in message
+    assert trusted.index.files() == []
+    assert not (workspace / "dist").exists()
+    assert trusted.minted == []
+
+
+def test_a_job_in_another_environment_is_refused(tmp_path: Path, trusted: FakeTrustedIndex) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    with fake_github(claims=github_claims(environment="staging")) as github:
+        run = release(workspace, github, trusted)
+
+    assert run.returncode == 1
+    assert "runs in environment 'staging', not 'deploy'" in only_error(run)
+    assert trusted.index.files() == []
+
+
+def test_a_tag_that_is_not_the_built_version_uploads_nothing(
+    tmp_path: Path, github: FakeGitHub, trusted: FakeTrustedIndex
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+
+    run = release(workspace, github, trusted, ref="refs/tags/9.9.9")
+
+    assert run.returncode == 1
+    message = only_error(run)
+    assert "The tag '9.9.9' is not the built version (prt-hatch-sample 1.0.0)" in message
+    assert "check-tag: false" in message
+    assert trusted.index.files() == []
+    assert trusted.minted == []  # refused before any token was minted
+    assert (workspace / "dist" / "prt_hatch_sample-1.0.0.tar.gz").is_file()
+
+
+def test_v_prefixed_tag_matches(
+    tmp_path: Path, github: FakeGitHub, trusted: FakeTrustedIndex
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+
+    run = release(workspace, github, trusted, ref="refs/tags/v1.0.0")
+
+    assert run.returncode == 0, run.log
+    assert "tag 'v1.0.0' = version 1.0.0" in run.summary
+
+
+def test_a_tag_that_is_no_version_is_refused_before_building(
+    tmp_path: Path, github: FakeGitHub, trusted: FakeTrustedIndex
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+
+    run = release(workspace, github, trusted, ref="refs/tags/nightly")
+
+    assert run.returncode == 1
+    assert "The tag 'nightly' is not a version" in only_error(run)
+    assert not (workspace / "dist").exists()
+
+
+def test_an_environment_without_required_reviewers_is_refused(
+    tmp_path: Path, trusted: FakeTrustedIndex
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    with fake_github(
+        environments={"deploy": [{"id": 2, "type": "wait_timer", "wait_timer": 5}]}, approvals=[]
+    ) as github:
+        run = release(workspace, github, trusted)
+
+    assert run.returncode == 1
+    message = only_error(run)
+    assert "'deploy' has no required reviewers" in message
+    assert "GitHub Enterprise" in message
+    assert "require-reviewers: false" in message
+    assert trusted.index.files() == []
+
+
+def test_no_reviewers_allowed_when_not_required(tmp_path: Path, trusted: FakeTrustedIndex) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    with fake_github(environments={"deploy": []}, approvals=[]) as github:
+        run = release(workspace, github, trusted, inputs={"require-reviewers": "false"})
+
+    assert run.returncode == 0, run.log
+    assert "no required reviewers (require-reviewers: false)" in run.summary
+    assert "no approval is recorded" in run.stdout
+
+
+def test_unreadable_protection_rules_are_a_warning_with_the_permission_to_add(
+    tmp_path: Path, trusted: FakeTrustedIndex
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    refuse = {"/environments/": (403, "Resource not accessible by integration")}
+    with fake_github(refuse=refuse) as github:
+        run = release(workspace, github, trusted)
+
+    assert run.returncode == 0, run.log
+    (warning,) = [w for w in run.annotations("warning") if "Protection" in w]
+    assert "403 Resource not accessible by integration" in warning
+    assert "actions: read" in warning
+    assert "| Protection | ⚠️ could not be verified" in run.summary
+
+
+def test_without_oidc_the_deployment_record_proves_the_environment(
+    tmp_path: Path, index: IndexServer, trusted: FakeTrustedIndex
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    with fake_github(
+        deployments={"deploy": [11, 12]}, deployment_runs={11: "1", 12: RUN_ID}
+    ) as github:
+        run = release(workspace, github, trusted, oidc=False,
+                      inputs={"user": index.user, "password": index.password})  # fmt: skip
+
+    assert run.returncode == 0, run.log
+    assert "deployment record shows this run in 'deploy'" in run.summary
+    assert trusted.uploads == [index.user, index.user]
+    assert github.audiences == []
+
+
+def test_without_oidc_and_no_deployment_of_this_run_the_job_is_refused(
+    tmp_path: Path, index: IndexServer, trusted: FakeTrustedIndex
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    with fake_github(deployments={"deploy": [11]}, deployment_runs={11: "1"}) as github:
+        run = release(workspace, github, trusted, oidc=False,
+                      inputs={"user": index.user, "password": index.password})  # fmt: skip
+
+    assert run.returncode == 1
+    message = only_error(run)
+    assert "no deployment of this run" in message
+    assert "environment: deploy" in message
+    assert trusted.index.files() == []
+
+
+def test_nothing_to_verify_with_is_a_warning_not_a_refusal(
+    tmp_path: Path, index: IndexServer, github: FakeGitHub, trusted: FakeTrustedIndex
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+
+    run = release(workspace, github, trusted, oidc=False,
+                  inputs={"user": index.user, "password": index.password, "github-token": ""})  # fmt: skip
+
+    assert run.returncode == 0, run.log
+    warnings = run.annotations("warning")
+    assert any(
+        "Environment could not be verified" in w and "id-token: write" in w for w in warnings
+    )
+    assert any("Protection could not be verified" in w for w in warnings)
+
+
+def test_an_empty_environment_input_turns_the_environment_checks_off(
+    tmp_path: Path, index: IndexServer, github: FakeGitHub, trusted: FakeTrustedIndex
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+
+    run = release(workspace, github, trusted, oidc=False,
+                  inputs={"environment": "", "user": index.user, "password": index.password})  # fmt: skip
+
+    assert run.returncode == 0, run.log
+    assert "the environment input is empty: checks off" in run.summary
+    assert not run.annotations("warning")
+
+
+def test_a_dry_run_reports_what_the_gate_would_refuse(
+    tmp_path: Path, trusted: FakeTrustedIndex
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    with fake_github(claims=github_claims(environment=None)) as github:
+        run = release(workspace, github, trusted, inputs={"dry-run": "true"}, ref="refs/tags/2.0.0")
+
+    assert run.returncode == 0, run.log
+    warnings = run.annotations("warning")
+    assert any(
+        "A real run would be refused" in w and "not bound to any environment" in w for w in warnings
+    )
+    assert any(
+        "A real run would be refused" in w and "'2.0.0' is not the built version" in w
+        for w in warnings
+    )
+    assert trusted.index.files() == []
+
+
+# -- trusted publishing -------------------------------------------------------------------
+
+
+def test_no_matching_publisher_is_explained_with_the_claims_and_a_prefilled_link(
+    tmp_path: Path, github: FakeGitHub, index: IndexServer
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    with fake_trusted_index(index, publisher=Publisher(workflow="publish.yml")) as trusted:
+        run = release(workspace, github, trusted)
+
+    assert run.returncode == 1
+    message = only_error(run)
+    assert "refused trusted publishing (422)" in message
+    assert "invalid-publisher: valid token, but no corresponding publisher" in message
+    assert "job_workflow_ref" in message
+    assert "octo-org/sample/.github/workflows/release.yml@refs/tags/1.0.0" in message
+    assert "environment          deploy" in message
+    assert (
+        f"{trusted.url}/manage/project/prt-hatch-sample/settings/publishing/?provider=github"
+        "&owner=octo-org&repository=sample&workflow_filename=release.yml&environment=deploy"
+    ) in message
+    assert index.files() == []
+
+
+def test_a_publisher_pinned_to_another_environment_is_explained(
+    tmp_path: Path, github: FakeGitHub, index: IndexServer
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    with fake_trusted_index(index, publisher=Publisher(environment="pypi")) as trusted:
+        run = release(workspace, github, trusted)
+
+    assert run.returncode == 1
+    assert "Check failed for optional claim 'environment'" in only_error(run)
+
+
+def test_transient_mint_failures_are_retried(
+    tmp_path: Path, github: FakeGitHub, index: IndexServer
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    with fake_trusted_index(index, fail_mint_with=[503]) as trusted:
+        run = release(workspace, github, trusted)
+
+    assert run.returncode == 0, run.log
+    assert "the index's mint-token endpoint: 503" in run.stdout
+    assert len(index.files()) == 2
+
+
+def test_an_index_with_trusted_publishing_off(
+    tmp_path: Path, github: FakeGitHub, index: IndexServer
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    with fake_trusted_index(index, audience_status=403) as trusted:
+        run = release(workspace, github, trusted)
+
+    assert run.returncode == 1
+    message = only_error(run)
+    assert "has trusted publishing turned off" in message
+    assert "secrets.PYPI_API_TOKEN" in message
+
+
+def test_a_reusable_workflow_is_warned_about(tmp_path: Path, trusted: FakeTrustedIndex) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    claims = github_claims(
+        job_workflow_ref="octo-org/shared/.github/workflows/release.yml@refs/heads/main"
+    )
+    with fake_github(claims=claims) as github:
+        run = release(workspace, github, trusted)
+
+    assert any("reusable workflow" in w for w in run.annotations("warning")), run.log
+
+
+def test_always_without_oidc_shows_the_permissions_block(
+    tmp_path: Path, github: FakeGitHub, trusted: FakeTrustedIndex
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+
+    run = release(workspace, github, trusted, oidc=False, inputs={"trusted-publishing": "always"})
+
+    assert run.returncode == 1
+    message = only_error(run)
+    assert "lacks `id-token: write`" in message
+    assert "permissions:\n  id-token: write" in message
+    assert not (workspace / "dist").exists()
+
+
+def test_always_with_a_password_is_a_contradiction(
+    tmp_path: Path, index: IndexServer, github: FakeGitHub, trusted: FakeTrustedIndex
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+
+    run = release(workspace, github, trusted,
+                  inputs={"trusted-publishing": "always", "password": index.password})  # fmt: skip
+
+    assert run.returncode == 1
+    message = only_error(run)
+    assert "trusted-publishing is 'always'" in message
+    assert not (workspace / "dist").exists()
+
+
+def test_a_pull_request_from_a_fork_is_explained(
+    tmp_path: Path, github: FakeGitHub, trusted: FakeTrustedIndex
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps(
+            {"pull_request": {"head": {"repo": {"fork": True, "full_name": "someone/sample"}}}}
+        )
+    )
+
+    run = release(workspace, github, trusted, oidc=False, ref="refs/pull/7/merge",
+                  env={"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event)})  # fmt: skip
+
+    assert run.returncode == 1
+    assert "pull request from a fork" in only_error(run)
+
+
+def test_attestations_are_not_made_yet_and_say_so(
+    tmp_path: Path, github: FakeGitHub, trusted: FakeTrustedIndex
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+
+    run = release(workspace, github, trusted)
+
+    assert run.returncode == 0, run.log
+    assert any("does not make PEP 740 attestations yet" in w for w in run.annotations("warning"))

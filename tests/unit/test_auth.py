@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pypi_release.auth import (
+    plan_credentials,
+    publisher_form_link,
+    scrub_secrets,
+    secret_values,
+    trusted_publishing_base,
+)
+from pypi_release.context import RunContext, read_context
+from pypi_release.errors import AuthError, ConfigurationError
+from pypi_release.inputs import Inputs, read_inputs
+from pypi_release.oidc import decode_claims, describe_claims
+from tests.support.fake_github import github_claims, make_jwt
+
+OIDC = {
+    "ACTIONS_ID_TOKEN_REQUEST_URL": "http://127.0.0.1:9/t?x=1",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "req-secret",
+}
+
+
+def inputs_for(tmp_path: Path, **values: str) -> Inputs:
+    (tmp_path / "setup.py").write_text("")
+    return read_inputs({f"INPUT_{k.upper()}": v for k, v in values.items()}, tmp_path)
+
+
+def test_endpoints_for_pypi_testpypi_and_any_other_index() -> None:
+    assert trusted_publishing_base("https://upload.pypi.org/legacy/") == "https://pypi.org"
+    assert trusted_publishing_base("https://test.pypi.org/legacy/") == "https://test.pypi.org"
+    assert (
+        trusted_publishing_base("https://idx.example:8443/team/legacy/")
+        == "https://idx.example:8443"
+    )
+
+
+def test_the_publisher_form_is_filled_in_from_the_claims() -> None:
+    link = publisher_form_link("https://pypi.org", "demo", github_claims(environment="deploy"))
+
+    assert link == (
+        "https://pypi.org/manage/project/demo/settings/publishing/?provider=github&owner=octo-org"
+        "&repository=sample&workflow_filename=release.yml&environment=deploy"
+    )
+
+
+def test_claims_are_read_and_missing_ones_shown_as_missing() -> None:
+    claims = decode_claims(make_jwt(github_claims(environment=None)))
+
+    assert claims["repository"] == "octo-org/sample"
+    text = describe_claims(claims)
+    assert "environment          (missing)" in text
+    with pytest.raises(AuthError, match="not a JWT"):
+        decode_claims("garbage")
+
+
+@pytest.mark.parametrize(
+    ("values", "env", "trusted"),
+    [
+        ({"password": "pypi-tok"}, {}, False),
+        ({}, {"TWINE_PASSWORD": "pypi-tok"}, False),
+        ({}, OIDC, True),
+        ({"password": "pypi-tok"}, OIDC, False),  # auto: a given token wins
+        ({"trusted-publishing": "always"}, OIDC, True),
+    ],
+)
+def test_which_credentials_a_run_will_use(
+    tmp_path: Path, values: dict[str, str], env: dict[str, str], trusted: bool
+) -> None:
+    plan = plan_credentials(inputs_for(tmp_path, **values), read_context(env), env)
+
+    assert plan.trusted_publishing is trusted
+    assert (plan.token is None) is trusted
+
+
+def test_never_without_a_token_and_always_with_one_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(AuthError, match="trusted-publishing is 'never'"):
+        plan_credentials(
+            inputs_for(tmp_path, **{"trusted-publishing": "never"}), read_context(OIDC), OIDC
+        )
+    with pytest.raises(ConfigurationError, match="'always'"):
+        plan_credentials(
+            inputs_for(tmp_path, password="p", **{"trusted-publishing": "always"}),
+            read_context(OIDC),
+            OIDC,
+        )
+
+
+def test_pull_request_target_cannot_use_trusted_publishing(tmp_path: Path) -> None:
+    env = {**OIDC, "GITHUB_EVENT_NAME": "pull_request_target"}
+
+    with pytest.raises(AuthError, match="pull_request_target"):
+        plan_credentials(inputs_for(tmp_path), read_context(env), env)
+
+
+def test_every_secret_variable_is_masked_then_scrubbed() -> None:
+    env = {"INPUT_PASSWORD": "a-pass", "INPUT_GITHUB-TOKEN": "ghs_x", "INPUT_GITHUB_TOKEN": "ghs_y",
+           "TWINE_PASSWORD": "tw", **OIDC, "KEEP": "me"}  # fmt: skip
+
+    assert set(secret_values(env)) == {"a-pass", "ghs_x", "ghs_y", "tw", "req-secret"}
+    scrub_secrets(env)
+    assert env == {
+        "ACTIONS_ID_TOKEN_REQUEST_URL": OIDC["ACTIONS_ID_TOKEN_REQUEST_URL"],
+        "KEEP": "me",
+    }
+
+
+def test_a_context_keeps_the_request_token_secret() -> None:
+    context = read_context(OIDC)
+
+    assert isinstance(context, RunContext)
+    assert context.id_token_request is not None
+    assert "req-secret" not in repr(context)
