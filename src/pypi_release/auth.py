@@ -18,18 +18,12 @@ from . import net
 from .console import Console
 from .context import RunContext
 from .errors import AuthError, ConfigurationError
-from .inputs import KNOWN_UPLOAD_URLS, SECRET_INPUTS, Inputs, Secret, env_names
+from .inputs import KNOWN_UPLOAD_URLS, KNOWN_WEBSITES, SECRET_INPUTS, Inputs, Secret, env_names
 from .oidc import PERMISSIONS_BLOCK, describe_claims, fetch_id_token
 
 # Variables that hold secrets. Removed from our own environment once read, so the build
 # backend and every tool it runs (code from the index, at build time) never see them.
 SECRET_VARIABLES = ("TWINE_PASSWORD", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-# Where PyPI and TestPyPI serve their trusted-publishing endpoints; any other index serves
-# them on the scheme and host of its upload URL.
-_TRUSTED_PUBLISHING_HOSTS = {
-    "upload.pypi.org": "https://pypi.org",
-    "test.pypi.org": "https://test.pypi.org",
-}
 # What each refusal code of the mint-token endpoint (warehouse oidc/views.py) asks of you.
 _MINT_ERROR_HINTS = {
     "invalid-publisher": "No trusted publisher on the index matches these claims. Add one for "
@@ -78,8 +72,10 @@ def is_pypi(repository_url: str) -> bool:
 
 
 def trusted_publishing_base(repository_url: str) -> str:
+    """PyPI and TestPyPI serve the endpoints on their websites; any other index on the scheme
+    and host of its upload URL."""
     parts = urlsplit(repository_url)
-    return _TRUSTED_PUBLISHING_HOSTS.get(parts.hostname or "", f"{parts.scheme}://{parts.netloc}")
+    return KNOWN_WEBSITES.get(parts.hostname or "", f"{parts.scheme}://{parts.netloc}")
 
 
 def _api_token(inputs: Inputs, environ: Mapping[str, str]) -> Credentials | None:

@@ -21,6 +21,8 @@ PYPI_UPLOAD_URL = "https://upload.pypi.org/legacy/"
 TESTPYPI_UPLOAD_URL = "https://test.pypi.org/legacy/"
 # Hosts whose upload endpoint is known exactly, so a wrong path is certainly a mistake.
 KNOWN_UPLOAD_URLS = {"upload.pypi.org": PYPI_UPLOAD_URL, "test.pypi.org": TESTPYPI_UPLOAD_URL}
+# Their websites: project pages and the trusted-publishing endpoints live there.
+KNOWN_WEBSITES = {"upload.pypi.org": "https://pypi.org", "test.pypi.org": "https://test.pypi.org"}
 _READ_ONLY_HOSTS = {"pypi.org": PYPI_UPLOAD_URL, "files.pythonhosted.org": PYPI_UPLOAD_URL}
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 

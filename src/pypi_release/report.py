@@ -17,11 +17,10 @@ from urllib.parse import urlsplit
 from .context import RunContext
 from .errors import ReleaseError
 from .gate import OUTCOME_TEXT, GateReport, icon
+from .inputs import KNOWN_WEBSITES
 from .inspect import Release
 from .upload import FileResult
 
-# Where people look at a release on the indexes we know.
-_PROJECT_PAGES = {"upload.pypi.org": "https://pypi.org", "test.pypi.org": "https://test.pypi.org"}
 _STATUS_TEXT = {
     "uploaded": "uploaded",
     "already-on-index": "already on the index (skipped)",
@@ -62,7 +61,7 @@ class RunRecord:
 
 
 def project_page(repository_url: str, project: str, version: str) -> str | None:
-    base = _PROJECT_PAGES.get(urlsplit(repository_url).hostname or "")
+    base = KNOWN_WEBSITES.get(urlsplit(repository_url).hostname or "")
     return f"{base}/project/{project}/{version}/" if base else None
 
 

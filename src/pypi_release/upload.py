@@ -178,11 +178,12 @@ def upload_release(
                 )
                 results.append(FileResult(dist.filename, "failed", error))
                 continue
-            console.debug(f"  {response.status_code} {index_message(response)}")
+            message = index_message(response)
+            console.debug(f"  {response.status_code} {message}")
             if response.status_code == 200:
                 console.info(f"Uploaded {dist.filename}")
                 results.append(FileResult(dist.filename, "uploaded"))
-            elif skip_existing and _is_already_exists(response, index_message(response)):
+            elif skip_existing and _is_already_exists(response, message):
                 console.info(f"Already on the index, skipped: {dist.filename}")
                 results.append(FileResult(dist.filename, "already-on-index"))
             else:
