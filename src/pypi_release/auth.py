@@ -179,7 +179,11 @@ def _mint_refusal(
 
 
 def mint_token(
-    repository_url: str, context: RunContext, project: str, console: Console
+    repository_url: str,
+    context: RunContext,
+    project: str,
+    console: Console,
+    policy: net.RetryPolicy,
 ) -> Credentials:
     """Exchange the job's OIDC token for a short-lived upload token at the index."""
     assert context.id_token_request is not None
@@ -191,6 +195,7 @@ def mint_token(
         f"{base}/_/oidc/audience",
         what="the index's audience endpoint",
         console=console,
+        policy=policy,
     )
     if answer.status_code in (403, 404) or not answer.ok:
         why = {
@@ -207,7 +212,7 @@ def mint_token(
         raise AuthError(
             f"{base}/_/oidc/audience gave no audience.", hint="Re-run the job."
         ) from exc
-    id_token = fetch_id_token(context.id_token_request, audience, console)
+    id_token = fetch_id_token(context.id_token_request, audience, console, policy)
     claims = id_token.claims
     if claims.get("workflow_ref") and claims.get("job_workflow_ref") not in (
         None,
@@ -221,7 +226,7 @@ def mint_token(
         )
     minted = net.request(
         http, "POST", f"{base}/_/oidc/mint-token", json={"token": id_token.jwt.reveal()},
-        what="the index's mint-token endpoint", console=console,
+        what="the index's mint-token endpoint", console=console, policy=policy,
     )  # fmt: skip
     try:
         body: Any = minted.json()

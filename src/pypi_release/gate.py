@@ -267,7 +267,12 @@ def run_gate(inputs: Inputs, context: RunContext, console: Console) -> GateRepor
             (Check("Deployment gate", "skipped", "not running in GitHub Actions: the environment, "
                    "protection and tag checks run only there"),)
         )  # fmt: skip
-    api = GitHubApi(context.api_url, inputs.github_token, console) if inputs.github_token else None
+    policy = inputs.retry_policy
+    api = (
+        GitHubApi(context.api_url, inputs.github_token, console, policy)
+        if inputs.github_token
+        else None
+    )
     checks: list[Check] = []
     approvals: tuple[Approval, ...] = ()
     environment = inputs.environment
@@ -275,7 +280,7 @@ def run_gate(inputs: Inputs, context: RunContext, console: Console) -> GateRepor
         binding = None
         if context.id_token_request is not None:
             try:
-                token = fetch_id_token(context.id_token_request, GATE_AUDIENCE, console)
+                token = fetch_id_token(context.id_token_request, GATE_AUDIENCE, console, policy)
                 binding = _binding_from_token(environment, token.claims)
             except AuthError as error:
                 console.info(

@@ -23,9 +23,12 @@ class ApiAnswer:
 
 
 class GitHubApi:
-    def __init__(self, api_url: str, token: Secret, console: Console) -> None:
+    def __init__(
+        self, api_url: str, token: Secret, console: Console, policy: net.RetryPolicy
+    ) -> None:
         self._base = api_url.rstrip("/")
         self._console = console
+        self._policy = policy
         self._http = net.session()
         self._http.headers.update(
             {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
@@ -36,7 +39,7 @@ class GitHubApi:
     def get(self, path: str, **params: str) -> ApiAnswer:
         response = net.request(
             self._http, "GET", f"{self._base}{path}", params=params or None,
-            what="the GitHub API", console=self._console,
+            what="the GitHub API", console=self._console, policy=self._policy,
         )  # fmt: skip
         try:
             data = response.json()

@@ -6,6 +6,7 @@ those defaults itself; reading them here as well makes a local run behave like a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from .errors import ConfigurationError, InputError
+from .net import RetryPolicy
 
 PYPI_UPLOAD_URL = "https://upload.pypi.org/legacy/"
 TESTPYPI_UPLOAD_URL = "https://test.pypi.org/legacy/"
@@ -82,6 +84,20 @@ class Inputs:
     trusted_publishing: str  # one of TRUSTED_PUBLISHING_MODES
     github_token: Secret
     attestations: bool
+    index_url: str  # "" = derived from repository-url
+    verify_timeout: float  # 0 = do not verify
+    retry_attempts: int
+    retry_max_seconds: float
+    request_timeout: float
+    max_file_size: int  # bytes; 0 = no limit
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            attempts=self.retry_attempts,
+            max_seconds=self.retry_max_seconds,
+            timeout=self.request_timeout,
+        )
 
 
 TRUSTED_PUBLISHING_MODES = ("auto", "always", "never")
@@ -212,6 +228,65 @@ def _parse_text(name: str, text: str) -> str:
     return text
 
 
+def _number(name: str, text: str, *, low: float, high: float, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:  # NaN fails too
+        raise InputError(name, text, f"must be {what} from {low:g} to {high:g}")
+    return value
+
+
+def parse_attempts(name: str, text: str) -> int:
+    if not text.strip().isdigit():
+        raise InputError(name, text, "must be a whole number from 1 to 20", hint="1 = no retries.")
+    return int(_number(name, text, low=1, high=20, what="a whole number"))
+
+
+def parse_seconds(name: str, text: str) -> float:
+    return _number(name, text, low=0, high=3600, what="a number of seconds")
+
+
+def parse_positive_seconds(name: str, text: str) -> float:
+    return _number(name, text, low=0.1, high=3600, what="a number of seconds")
+
+
+_SIZE_UNITS = {
+    "": 1,
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+}
+
+
+def parse_size(name: str, text: str) -> int:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    unit = match.group(2).upper() if match else ""
+    if not match or unit not in _SIZE_UNITS:
+        raise InputError(
+            name, text, "is not a size",
+            hint="Write a number with an optional unit: 100MB, 250 MiB, 1GB; 0 for no limit.",
+        )  # fmt: skip
+    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+
+
+def parse_index_url(name: str, text: str) -> str:
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(
+            name, text, "is not an http(s) URL",
+            hint="Give the simple index of the index you upload to, e.g. https://pypi.org/simple/",
+        )  # fmt: skip
+    return text if text.endswith("/") else text + "/"
+
+
 def parse_trusted_publishing(name: str, text: str) -> str:
     mode = text.strip().lower()
     if mode not in TRUSTED_PUBLISHING_MODES:
@@ -253,6 +328,12 @@ _SCALAR_PARSERS: dict[str, Callable[[str, str], Any]] = {
     "trusted-publishing": parse_trusted_publishing,
     "github-token": _parse_secret,
     "attestations": parse_bool,
+    "index-url": parse_index_url,
+    "verify-timeout": parse_seconds,
+    "retry-attempts": parse_attempts,
+    "retry-max-seconds": parse_seconds,
+    "request-timeout": parse_positive_seconds,
+    "max-file-size": parse_size,
 }
 # Inputs validated against the workspace (below) rather than on their own.
 _PATH_INPUTS = ("path", "dist-dir")
@@ -343,6 +424,12 @@ def read_inputs(
         trusted_publishing=parsed["trusted-publishing"],
         github_token=parsed["github-token"],
         attestations=parsed["attestations"],
+        index_url=parsed["index-url"],
+        verify_timeout=parsed["verify-timeout"],
+        retry_attempts=parsed["retry-attempts"],
+        retry_max_seconds=parsed["retry-max-seconds"],
+        request_timeout=parsed["request-timeout"],
+        max_file_size=parsed["max-file-size"],
     )
 
 

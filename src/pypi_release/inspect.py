@@ -134,6 +134,17 @@ def _read(path: Path) -> Distribution:
     )
 
 
+def _check_size(distributions: Sequence[Distribution], max_file_size: int) -> None:
+    too_big = [d for d in distributions if max_file_size and d.size > max_file_size]
+    if too_big:
+        listing = ", ".join(f"{d.filename} ({d.size:,} bytes)" for d in too_big)
+        raise InspectError(
+            f"Larger than max-file-size ({max_file_size:,} bytes): {listing}.",
+            hint="Make the files smaller (check what the build includes). If the index allows "
+            "this project more (PyPI grants higher limits on request), raise max-file-size.",
+        )
+
+
 def _check_consistency(distributions: list[Distribution], *, pypi: bool) -> None:
     by_project: dict[str, list[Distribution]] = {}
     for dist in distributions:
@@ -229,6 +240,7 @@ def inspect_release(
     *,
     verify_metadata: bool,
     pypi: bool,
+    max_file_size: int = 0,
 ) -> Release:
     candidates, ignored = select_files(dist_dir, built)
     for item in ignored:
@@ -241,6 +253,7 @@ def inspect_release(
         )
     distributions = _upload_order([_read(path) for path in candidates])
     _check_consistency(list(distributions), pypi=pypi)
+    _check_size(distributions, max_file_size)
     if verify_metadata:
         twine_check(distributions, console)
     for dist in distributions:

@@ -1,25 +1,79 @@
-"""HTTP for the small JSON endpoints (OIDC, mint-token, GitHub API): bounded retries with
-exponential backoff and jitter on connection errors, timeouts and 5xx; never on 4xx, which
-the caller explains."""
+"""HTTP with bounded retries: exponential backoff with jitter on connection errors, timeouts
+and 5xx answers; never on 4xx, which the caller explains. Each retry is one log line."""
 
 from __future__ import annotations
 
 import random
 import time
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import requests
 
 from .console import Console
 from .errors import ReleaseError
 
-ATTEMPTS = 3
-BACKOFF_SECONDS = 1.0
-TIMEOUT_SECONDS = 20.0
+T = TypeVar("T")
 
 
 class NetworkError(ReleaseError):
     title = "Network error"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5  # in all, the first included
+    max_seconds: float = 300.0  # no retry starts once this much time has gone by
+    timeout: float = 60.0  # per request: to connect, and between bytes of the answer
+    backoff: float = 1.0  # the first wait; each next one doubles, with jitter
+
+    def delay(self, attempt: int) -> float:
+        jitter = random.uniform(0.5, 1.0)  # noqa: S311 (spreading retries, not cryptography)
+        return float(self.backoff * 2 ** (attempt - 1) * jitter)
+
+
+TRANSIENT = (requests.ConnectionError, requests.Timeout)
+
+
+def is_transient(response: requests.Response) -> bool:
+    return response.status_code >= 500
+
+
+def retrying(
+    attempt: Callable[[], T],
+    *,
+    transient: Callable[[T], str | None],
+    what: str,
+    console: Console,
+    policy: RetryPolicy,
+) -> T:
+    """Call `attempt` until it gives a result `transient` finds nothing wrong with (None), or
+    the policy runs out; then the last result is returned or the last error raised."""
+    start = time.monotonic()
+    for number in range(1, policy.attempts + 1):
+        try:
+            result = attempt()
+        except TRANSIENT as exc:
+            reason = f"{type(exc).__name__}"
+            error: Exception | None = exc
+        else:
+            reason, error = transient(result) or "", None
+            if not reason:
+                return result
+        delay = policy.delay(number)
+        out_of_time = time.monotonic() - start + delay > policy.max_seconds
+        if number == policy.attempts or out_of_time:
+            if error is not None:
+                raise NetworkError(
+                    f"Could not reach {what} after {number} attempts "
+                    f"({time.monotonic() - start:.0f} s): {reason}.",
+                    hint="A network problem or an outage; re-run the job.",
+                ) from error
+            return result
+        console.info(f"{what}: {reason}; retry {number} of {policy.attempts - 1} in {delay:.1f} s")
+        time.sleep(delay)
+    raise AssertionError("unreachable")
 
 
 def session() -> requests.Session:
@@ -35,26 +89,15 @@ def request(
     *,
     what: str,
     console: Console,
+    policy: RetryPolicy,
     **kwargs: Any,
 ) -> requests.Response:
     """`what` names the call in log lines and errors ("the index's mint-token endpoint")."""
-    kwargs.setdefault("timeout", TIMEOUT_SECONDS)
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            response = http.request(method, url, **kwargs)
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            if attempt == ATTEMPTS:
-                raise NetworkError(
-                    f"Could not reach {what} ({url}) after {ATTEMPTS} attempts: "
-                    f"{type(exc).__name__}.",
-                    hint="A network problem or an outage; re-run the job.",
-                ) from exc
-            reason = type(exc).__name__
-        else:
-            if response.status_code < 500 or attempt == ATTEMPTS:
-                return response
-            reason = f"{response.status_code} {response.reason}"
-        delay = BACKOFF_SECONDS * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)  # noqa: S311
-        console.info(f"{what}: {reason}; retry {attempt} of {ATTEMPTS - 1} in {delay:.1f} s")
-        time.sleep(delay)
-    raise AssertionError("unreachable")
+    kwargs.setdefault("timeout", policy.timeout)
+    return retrying(
+        lambda: http.request(method, url, **kwargs),
+        transient=lambda r: f"{r.status_code} {r.reason}" if is_transient(r) else None,
+        what=what,
+        console=console,
+        policy=policy,
+    )

@@ -53,7 +53,9 @@ def decode_claims(jwt: str) -> dict[str, Any]:
     return data
 
 
-def fetch_id_token(request: IdTokenRequest, audience: str, console: Console) -> IdToken:
+def fetch_id_token(
+    request: IdTokenRequest, audience: str, console: Console, policy: net.RetryPolicy
+) -> IdToken:
     separator = "&" if "?" in request.url else "?"
     response = net.request(
         net.session(),
@@ -61,6 +63,7 @@ def fetch_id_token(request: IdTokenRequest, audience: str, console: Console) -> 
         f"{request.url}{separator}audience={audience}",
         what="the runner's OIDC token endpoint",
         console=console,
+        policy=policy,
         headers={"Authorization": f"bearer {request.token.reveal()}"},
     )
     try:

@@ -18,6 +18,7 @@ from .context import read_context
 from .errors import ReleaseError
 from .inputs import Inputs, is_plain_http_to_remote, read_inputs
 from .inspect import inspect_release
+from .listing import IndexReader
 from .report import (
     RunRecord,
     outputs,
@@ -27,6 +28,7 @@ from .report import (
     write_outputs,
 )
 from .upload import upload_release
+from .verify import verify_release
 
 EXIT_OK, EXIT_FAILED, EXIT_CRASHED = 0, 1, 2
 
@@ -110,6 +112,7 @@ def _release(
         console,
         verify_metadata=inputs.verify_metadata,
         pypi=auth.is_pypi(inputs.repository_url),
+        max_file_size=inputs.max_file_size,
     )
 
     if context.in_actions:
@@ -125,12 +128,19 @@ def _release(
         return
 
     assert plan is not None
+    project = next(iter(record.release.projects))
+
+    def mint() -> auth.Credentials:
+        minted = auth.mint_token(
+            inputs.repository_url, context, project, console, inputs.retry_policy
+        )
+        console.info(f"Upload token minted by {minted.source}")
+        return minted
+
     credentials = plan.token
     if credentials is None:
         console.stage("Trusted publishing")
-        project = next(iter(record.release.projects))
-        credentials = auth.mint_token(inputs.repository_url, context, project, console)
-        console.info(f"Upload token minted by {credentials.source}")
+        credentials = mint()
         if inputs.attestations:
             console.warning(
                 "attestations: true, but this version of the action does not make PEP 740 "
@@ -138,16 +148,26 @@ def _release(
                 title="No attestations",
             )
     console.stage("Upload")
+    reader = IndexReader(inputs.repository_url, inputs.index_url, console, inputs.retry_policy)
     record.results = upload_release(
         record.release.distributions,
         inputs.repository_url,
         credentials,
         console,
         skip_existing=inputs.skip_existing,
+        reader=reader,
+        policy=inputs.retry_policy,
+        renew=mint if plan.trusted_publishing else None,
     )
     failed = next((r.error for r in record.results if r.error is not None), None)
     if failed is not None:
         raise failed
+
+    if inputs.verify_timeout > 0:
+        console.stage("Verify")
+        record.verified = verify_release(
+            record.release.distributions, reader, console, timeout=inputs.verify_timeout
+        )
 
 
 def _describe(inputs: Inputs, console: Console) -> None:

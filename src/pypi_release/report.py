@@ -23,7 +23,7 @@ from .upload import FileResult
 
 _STATUS_TEXT = {
     "uploaded": "uploaded",
-    "already-on-index": "already on the index (skipped)",
+    "already-on-index": "already on the index, skipped",
     "failed": "FAILED",
     "not-attempted": "not uploaded",
 }
@@ -39,6 +39,7 @@ class RunRecord:
     release: Release | None = None
     gate: GateReport | None = None
     results: list[FileResult] = field(default_factory=list)
+    verified: set[str] = field(default_factory=set)
     error: ReleaseError | None = None
 
     @property
@@ -54,7 +55,8 @@ class RunRecord:
     def status_of(self, filename: str) -> str:
         for result in self.results:
             if result.filename == filename:
-                return _STATUS_TEXT[result.status]
+                verified = ", verified ✓" if filename in self.verified else ""
+                return _STATUS_TEXT[result.status] + verified
         if self.dry_run:
             return "would upload"
         return "not uploaded"

@@ -1,24 +1,32 @@
 """Stage 7: upload each file through twine's upload machinery, in-process.
 
-The upload stops at the first refusal: every file after it is reported as not attempted, so
-the log and summary always say exactly which files are on the index.
+Before the first upload, what the index already holds is compared by sha256, so a re-run
+never uploads a file twice nor tries to replace one. Transient failures are retried with
+backoff; the upload stops at the first refusal, and every file after it is reported as not
+attempted, so the log and summary always say exactly which files are on the index.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+import requests
+from requests.adapters import HTTPAdapter
 
 from .auth import Credentials
 from .console import Console, captured_rich_output
 from .errors import UploadError
 from .inspect import Distribution
+from .listing import IndexReader
+from .net import NetworkError, RetryPolicy, is_transient, retrying
 
 if TYPE_CHECKING:
-    import requests
+    from twine.package import PackageFile
+    from twine.repository import Repository
 
 Status = Literal["uploaded", "already-on-index", "failed", "not-attempted"]
 
@@ -115,10 +123,9 @@ def _text_of(page: str) -> str:
 
 
 def _is_already_exists(response: requests.Response, message: str) -> bool:
-    # twine's rule for --skip-existing: 409, or 400 saying the file already exists.
-    return response.status_code == 409 or (
-        response.status_code == 400 and "already exist" in message.lower()
-    )
+    # PyPI: 400 "File already exists"; pypiserver: 400 or 409 "… already exists!". A bare
+    # 409 is not enough (twine's rule): PyPI's 409 means the project *name* is taken.
+    return response.status_code in (400, 409) and "already exist" in message.lower()
 
 
 def _refusal(filename: str, url: str, response: requests.Response) -> UploadError:
@@ -132,12 +139,136 @@ def _refusal(filename: str, url: str, response: requests.Response) -> UploadErro
             f"{target or 'the URL the index redirects to'}.",
         )
     message = index_message(response)
+    return UploadError(
+        f"Upload of {filename} failed: {status} {message}".rstrip(), hint=_hint_for(status, message)
+    )
+
+
+def _hint_for(status: int, message: str) -> str:
     hint = next((h for key, h in _MESSAGE_HINTS if key in message.lower()), "")
     if not hint:
         hint = _STATUS_HINTS.get(status, "")
     if not hint and status >= 500:
         hint = "The index failed. Re-run the job with skip-existing: true to finish the release."
-    return UploadError(f"Upload of {filename} failed: {status} {message}".rstrip(), hint=hint)
+    return hint
+
+
+class _TimeoutAdapter(HTTPAdapter):
+    """twine's session sends uploads with no timeout: a stalled index would hang the job."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(max_retries=0)  # our policy retries, not urllib3 underneath it
+        self._timeout = timeout
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs["timeout"] = kwargs.get("timeout") or self._timeout
+        return super().send(request, **kwargs)
+
+
+def _conflict(dist: Distribution, on_index: str, source: str) -> UploadError:
+    return UploadError(
+        f"{dist.filename} is already on the index with different content: the index has "
+        f"sha256 {on_index}, this run built sha256 {dist.sha256} (listed at {source}).",
+        hint="PyPI never lets a file name be reused, so this file can never be replaced: bump "
+        "the version and release again. (A rebuild that is not byte-identical, e.g. without "
+        "SOURCE_DATE_EPOCH, also gives a different digest.)",
+    )
+
+
+def _check_against_index(
+    distributions: Sequence[Distribution],
+    reader: IndexReader,
+    console: Console,
+    *,
+    skip_existing: bool,
+) -> set[str]:
+    """Before any upload: the files the index already holds, identical. A file there with
+    other content, or (without skip-existing) an identical one, stops the run here, so a
+    re-run never uploads anything in those cases."""
+    identical: set[str] = set()
+    for project, version in dict.fromkeys((d.project, d.version) for d in distributions):
+        listing = reader.release_files(project, version)
+        if listing is None:
+            console.warning(
+                f"Could not read what the index holds for {project} {version}: files already "
+                "there are recognised by name only, from the index's answer to the upload.",
+                title="Index listing unavailable",
+            )
+            continue
+        for dist in distributions:
+            if dist.project != project or dist.filename not in listing.files:
+                continue
+            held = listing.files[dist.filename]
+            if held and held != dist.sha256:
+                raise _conflict(dist, held, listing.source)
+            identical.add(dist.filename)
+    if identical and not skip_existing:
+        raise UploadError(
+            "Already on the index with the same content: " + ", ".join(sorted(identical)) + ".",
+            hint="This release was published (perhaps partly) by an earlier run. Set "
+            "skip-existing: true to finish it: identical files are skipped, the rest uploaded.",
+        )
+    for filename in sorted(identical):
+        console.info(f"Already on the index, identical (sha256 checked), skipped: {filename}")
+    return identical
+
+
+class _Uploader:
+    """One twine Repository, re-opened with a fresh token if the index says it expired."""
+
+    def __init__(
+        self, repository_url: str, credentials: Credentials, console: Console, policy: RetryPolicy,
+        renew: Callable[[], Credentials] | None,
+    ) -> None:  # fmt: skip
+        self.url = repository_url
+        self._console = console
+        self._policy = policy
+        self._renew = renew
+        self._repository = self._open(credentials)
+
+    def _open(self, credentials: Credentials) -> Repository:
+        from twine.repository import Repository
+
+        repository = Repository(
+            self.url, credentials.username, credentials.password.reveal(), disable_progress_bar=True
+        )
+        for scheme in ("http://", "https://"):
+            repository.session.mount(scheme, _TimeoutAdapter(self._policy.timeout))
+        return repository
+
+    def close(self) -> None:
+        self._repository.close()
+
+    def send(self, package: PackageFile) -> tuple[requests.Response, int]:
+        """Upload with retries; also returns how many attempts it took."""
+        tries = 0
+
+        def attempt() -> requests.Response:
+            nonlocal tries
+            tries += 1
+            with captured_rich_output():  # twine's own "Uploading …" line, said already
+                return self._repository.upload(package, max_redirects=1)
+
+        response = retrying(
+            attempt, transient=_transient_answer, what=f"upload of {package.basefilename}",
+            console=self._console, policy=self._policy,
+        )  # fmt: skip
+        if (
+            self._renew
+            and response.status_code == 403
+            and "expired" in index_message(response).lower()
+        ):
+            self._console.info("The upload token expired; minting a new one and resuming.")
+            renew, self._renew = self._renew, None  # once
+            self.close()
+            self._repository = self._open(renew())
+            response, more = self.send(package)
+            tries += more
+        return response, tries
+
+
+def _transient_answer(response: requests.Response) -> str | None:
+    return f"{response.status_code} {response.reason}" if is_transient(response) else None
 
 
 def upload_release(
@@ -147,48 +278,89 @@ def upload_release(
     console: Console,
     *,
     skip_existing: bool,
+    reader: IndexReader,
+    policy: RetryPolicy,
+    renew: Callable[[], Credentials] | None = None,
 ) -> list[FileResult]:
-    import requests
-    from twine.package import PackageFile
-    from twine.repository import Repository
+    """Upload each file, in order, stopping at the first failure.
 
+    Transient failures are retried; an upload retried after a failure that may have landed it
+    is resolved by the index's sha256. `renew` makes a fresh token when the index says the
+    current one expired (trusted publishing), once.
+    """
+    from twine.package import PackageFile
+
+    identical = _check_against_index(distributions, reader, console, skip_existing=skip_existing)
     results: list[FileResult] = []
-    repository = Repository(
-        repository_url,
-        credentials.username,
-        credentials.password.reveal(),
-        disable_progress_bar=True,
-    )
+    uploader = _Uploader(repository_url, credentials, console, policy, renew)
     try:
         for dist in distributions:
             if any(r.status == "failed" for r in results):
                 results.append(FileResult(dist.filename, "not-attempted"))
-                continue
-            package = PackageFile.from_filename(str(dist.path), comment=None)
-            console.info(f"Uploading {dist.filename} ({dist.size} bytes)")
-            try:
-                with captured_rich_output():  # twine's own "Uploading …" line, said above
-                    response = repository.upload(package)
-            except requests.RequestException as exc:
-                error = UploadError(
-                    f"Upload of {dist.filename} failed: could not reach {repository_url} "
-                    f"({type(exc).__name__}: {exc}).",
-                    hint="Check repository-url and the runner's network, then re-run with "
-                    "skip-existing: true to finish the release.",
-                )
-                results.append(FileResult(dist.filename, "failed", error))
-                continue
-            message = index_message(response)
-            console.debug(f"  {response.status_code} {message}")
-            if response.status_code == 200:
-                console.info(f"Uploaded {dist.filename}")
-                results.append(FileResult(dist.filename, "uploaded"))
-            elif skip_existing and _is_already_exists(response, message):
-                console.info(f"Already on the index, skipped: {dist.filename}")
+            elif dist.filename in identical:
                 results.append(FileResult(dist.filename, "already-on-index"))
             else:
-                error = _refusal(dist.filename, repository_url, response)
-                results.append(FileResult(dist.filename, "failed", error))
+                console.info(f"Uploading {dist.filename} ({dist.size} bytes)")
+                package = PackageFile.from_filename(str(dist.path), comment=None)
+                results.append(_upload_one(dist, package, uploader, reader, console, skip_existing))
     finally:
-        repository.close()
+        uploader.close()
     return results
+
+
+def _upload_one(
+    dist: Distribution, package: PackageFile, uploader: _Uploader, reader: IndexReader,
+    console: Console, skip_existing: bool,
+) -> FileResult:  # fmt: skip
+    try:
+        response, tries = uploader.send(package)
+    except NetworkError as exc:
+        error = UploadError(
+            f"Upload of {dist.filename} failed: could not reach {uploader.url} ({exc.message})",
+            hint="Check repository-url and the runner's network, then re-run with "
+            "skip-existing: true to finish the release.",
+        )
+        return FileResult(dist.filename, "failed", error)
+    message = index_message(response)
+    console.debug(f"  {response.status_code} {message}")
+    if response.status_code == 200:
+        console.info(f"Uploaded {dist.filename}")
+        return FileResult(dist.filename, "uploaded")
+    if _is_already_exists(response, message):
+        return _resolve_existing(
+            dist, reader, console, skip_existing=skip_existing, may_have_landed=tries > 1,
+            status=response.status_code, message=message,
+        )  # fmt: skip
+    return FileResult(dist.filename, "failed", _refusal(dist.filename, uploader.url, response))
+
+
+def _resolve_existing(
+    dist: Distribution, reader: IndexReader, console: Console, *, skip_existing: bool,
+    may_have_landed: bool, status: int, message: str,
+) -> FileResult:  # fmt: skip
+    """The index says the file exists: ours (an earlier attempt landed), a twin, or a clash."""
+    listing = reader.release_files(dist.project, dist.version)
+    held = listing.files.get(dist.filename) if listing else None
+    if held and held != dist.sha256:
+        return FileResult(
+            dist.filename, "failed", _conflict(dist, held, listing.source if listing else "")
+        )
+    if held == dist.sha256 and may_have_landed:
+        console.info(f"Uploaded {dist.filename} (an earlier attempt landed; sha256 checked)")
+        return FileResult(dist.filename, "uploaded")
+    if held == dist.sha256 and skip_existing:
+        console.info(f"Already on the index, identical (sha256 checked), skipped: {dist.filename}")
+        return FileResult(dist.filename, "already-on-index")
+    if skip_existing and held is None:
+        console.warning(
+            f"{dist.filename}: the index says it exists ({status} {message}), but its listing "
+            "could not be read, so the content was not compared.",
+            title="Skipped by name only",
+        )
+        return FileResult(dist.filename, "already-on-index")
+    error = UploadError(
+        f"Upload of {dist.filename} failed: {status} {message}"
+        + (" (the index holds the same content)" if held == dist.sha256 else ""),
+        hint=_hint_for(status, message),
+    )
+    return FileResult(dist.filename, "failed", error)

@@ -152,12 +152,12 @@ def test_rerun_of_a_finished_release(tmp_path: Path, index: IndexServer) -> None
 
     assert refused.returncode == 1
     (message,) = error_lines(refused)
-    assert "already exists" in message
+    assert "Already on the index with the same content: prt_hatch_sample-1.0.0" in message
     assert "skip-existing: true" in message
     assert refused.outputs["published"] == "false"
     assert skipped.returncode == 0, skipped.log
     assert skipped.outputs["published"] == "true"
-    assert "already on the index" in skipped.summary
+    assert "already on the index, skipped, verified ✓" in skipped.summary
     assert {n: (index.packages / n).stat().st_mtime_ns for n in index.files()} == first
 
 

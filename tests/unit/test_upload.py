@@ -9,6 +9,8 @@ from pypi_release.auth import Credentials
 from pypi_release.console import Console
 from pypi_release.inputs import Secret
 from pypi_release.inspect import Distribution, inspect_release
+from pypi_release.listing import IndexReader
+from pypi_release.net import RetryPolicy
 from pypi_release.upload import FileResult, upload_release
 from tests.support.action import assert_no_secret
 from tests.support.distfiles import make_release
@@ -32,7 +34,11 @@ def upload(
     out = io.StringIO()
     console = Console(in_actions=True, out=out)
     console.add_secret(TOKEN.password.reveal())
-    results = upload_release(dists, url, TOKEN, console, skip_existing=skip_existing)
+    policy = RetryPolicy(attempts=2, backoff=0.01, timeout=5)
+    reader = IndexReader(url, "", console, policy)
+    results = upload_release(
+        dists, url, TOKEN, console, skip_existing=skip_existing, reader=reader, policy=policy
+    )
     return results, out.getvalue()
 
 

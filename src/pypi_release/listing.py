@@ -1,0 +1,138 @@
+"""What the index already lists for a release: file name → sha256.
+
+PyPI and TestPyPI answer through their JSON API; any other index through its simple API
+(PEP 691 JSON when it speaks it, else PEP 503 HTML with #sha256= fragments). Used before the
+upload (so a re-run never uploads a file twice, nor a different file under a used name) and
+after it (to verify what landed).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+from . import net
+from .console import Console
+from .inputs import KNOWN_WEBSITES
+
+_SIMPLE_ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
+_LINK = re.compile(r"<a\s[^>]*?href=\"([^\"]*)\"[^>]*>(.*?)</a>", re.I | re.S)
+
+
+@dataclass(frozen=True)
+class Listing:
+    files: dict[str, str]  # file name -> sha256 hex ("" when the index gives none)
+    source: str  # the URL that said so
+
+
+def _release_of(filename: str) -> tuple[str, Version] | None:
+    try:
+        if filename.endswith(".whl"):
+            name, version, _, _ = parse_wheel_filename(filename)
+        elif filename.endswith(".tar.gz"):
+            name, version = parse_sdist_filename(filename)
+        else:
+            return None
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
+    return name, version
+
+
+def parse_simple_page(text: str, content_type: str) -> dict[str, str]:
+    if "json" in content_type:
+        import json
+
+        data = json.loads(text)
+        return {
+            str(f["filename"]): str((f.get("hashes") or {}).get("sha256", ""))
+            for f in data.get("files", [])
+        }
+    files: dict[str, str] = {}
+    for href, label in _LINK.findall(text):
+        href = html.unescape(href)
+        name = html.unescape(re.sub(r"<[^>]+>", "", label)).strip()
+        digest = re.search(r"#sha256=([0-9a-fA-F]{64})", href)
+        files[name] = digest.group(1).lower() if digest else ""
+    return files
+
+
+class IndexReader:
+    def __init__(
+        self, repository_url: str, index_url: str, console: Console, policy: net.RetryPolicy
+    ) -> None:
+        self._repository_url = repository_url
+        self._index_url = index_url
+        self._website = KNOWN_WEBSITES.get(urlsplit(repository_url).hostname or "")
+        self._console = console
+        self._policy = policy
+        self._http = net.session()
+        self._simple_base: str | None = index_url or None
+
+    def _get(self, url: str, **headers: str) -> requests.Response:
+        return net.request(
+            self._http, "GET", url, headers=headers, what="the index's listing",
+            console=self._console, policy=self._policy,
+        )  # fmt: skip
+
+    def _simple_root(self) -> str | None:
+        """Which simple index belongs to repository-url: pypiserver serves it at simple/,
+        devpi at +simple/. Asked once."""
+        if self._simple_base is None:
+            base = (
+                self._repository_url
+                if self._repository_url.endswith("/")
+                else self._repository_url + "/"
+            )
+            for candidate in (f"{base}simple/", f"{base}+simple/"):
+                if self._get(candidate, Accept=_SIMPLE_ACCEPT).status_code == 200:
+                    self._simple_base = candidate
+                    break
+            else:
+                self._simple_base = ""
+        return self._simple_base or None
+
+    def release_files(self, project: str, version: str) -> Listing | None:
+        """The files the index lists for `project` `version`; None when it cannot be read."""
+        try:
+            if self._website and not self._index_url:
+                return self._from_json_api(project, version)
+            return self._from_simple_api(project, version)
+        except (net.NetworkError, ValueError, KeyError, TypeError) as exc:
+            self._console.debug(f"Could not read the index's listing: {exc}")
+            return None
+
+    def _from_json_api(self, project: str, version: str) -> Listing | None:
+        url = f"{self._website}/pypi/{project}/{version}/json"
+        response = self._get(url, Accept="application/json")
+        if response.status_code == 404:
+            return Listing({}, url)
+        if not response.ok:
+            return None
+        urls = response.json().get("urls") or []
+        return Listing({str(u["filename"]): str(u["digests"]["sha256"]) for u in urls}, url)
+
+    def _from_simple_api(self, project: str, version: str) -> Listing | None:
+        root = self._simple_root()
+        if root is None:
+            return None
+        url = f"{root}{canonicalize_name(project)}/"
+        response = self._get(url, Accept=_SIMPLE_ACCEPT)
+        if response.status_code == 404:
+            return Listing({}, url)
+        if not response.ok:
+            return None
+        wanted = (canonicalize_name(project), Version(version))
+        files = parse_simple_page(response.text, response.headers.get("Content-Type", ""))
+        return Listing({f: d for f, d in files.items() if _release_of(f) == wanted}, url)
