@@ -30,6 +30,7 @@ class Response:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     reason: str | None = None
+    drop: bool = False  # close the connection without answering
 
     @classmethod
     def json(cls, status: int, data: Any, reason: str | None = None) -> Response:
@@ -37,6 +38,19 @@ class Response:
 
 
 Route = Callable[[Request], Response]
+
+
+def forward(request: Request, base_url: str) -> Response:
+    """Pass a request on to a real server (pypiserver) and its answer back."""
+    import requests
+
+    headers = {k: v for k, v in request.headers.items() if k not in ("host", "content-length")}
+    answer = requests.request(
+        request.method, base_url.rstrip("/") + request.path, params=request.query,
+        data=request.body, headers=headers, allow_redirects=False, timeout=30,
+    )  # fmt: skip
+    keep = {k: v for k, v in answer.headers.items() if k.lower() in ("content-type", "location")}
+    return Response(answer.status_code, answer.content, keep, answer.reason)
 
 
 @contextmanager
@@ -57,12 +71,18 @@ def serve(route: Route) -> Iterator[str]:
                 body=self.rfile.read(length) if length else b"",
             )
             response = route(request)
+            if response.drop:
+                self.close_connection = True
+                return
             self.send_response(response.status, response.reason)
             for name, value in response.headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            self.wfile.write(response.body)
+            try:
+                self.end_headers()
+                self.wfile.write(response.body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up waiting (a deliberately slow answer)
 
         do_GET = do_POST = do_PUT = _handle
 

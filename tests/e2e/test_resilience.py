@@ -1,0 +1,105 @@
+"""Nothing lost, nothing doubled: faults on the way to the index, re-runs of finished and
+half-finished releases, files whose content differs from what the index holds."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from tests.support.action import error_lines, make_workspace, run_action
+from tests.support.fault_proxy import fault_proxy
+from tests.support.index import IndexServer
+
+pytestmark = pytest.mark.e2e
+
+
+def token_inputs(url: str, index: IndexServer, **more: str) -> dict[str, str]:
+    return {"repository-url": url, "user": index.user, "password": index.password, **more}
+
+
+def test_release_completes_through_503s_a_dropped_connection_and_a_timeout(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    with fault_proxy(index, "503", "503", "drop", "slow") as proxy:
+        run = run_action(
+            workspace,
+            token_inputs(proxy.upload_url, index, **{"request-timeout": "2", "index-url": index.simple_url}),
+            secrets=[index.password],
+        )
+
+    assert run.returncode == 0, run.log
+    assert dict(proxy.landed) == {"prt_hatch_sample-1.0.0.tar.gz": 1, "prt_hatch_sample-1.0.0-py3-none-any.whl": 1}
+    assert index.files() == ["prt_hatch_sample-1.0.0-py3-none-any.whl", "prt_hatch_sample-1.0.0.tar.gz"]
+    retries = [line for line in run.stdout.splitlines() if "upload of prt_hatch_sample-1.0.0.tar.gz:" in line]
+    assert [line.split(": ", 1)[1].split(";")[0] for line in retries] == [
+        "503 Service Unavailable", "503 Service Unavailable", "ConnectionError", "ReadTimeout",
+    ]  # fmt: skip
+    assert "an earlier attempt landed; sha256 checked" in run.stdout
+    assert "uploaded, verified ✓" in run.summary
+    assert run.outputs["published"] == "true"
+
+
+def test_retries_are_bounded_and_a_dead_index_is_a_clear_failure(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    with fault_proxy(index, "503", "503", "503") as proxy:
+        run = run_action(
+            workspace,
+            token_inputs(proxy.upload_url, index, **{"retry-attempts": "3", "index-url": index.simple_url}),
+            secrets=[index.password],
+        )
+
+    assert run.returncode == 1
+    (message,) = error_lines(run)
+    assert "503" in message
+    assert "skip-existing: true" in message
+    assert proxy.posts == 3
+    assert index.files() == []
+
+
+def test_a_half_finished_release_is_finished_by_a_rerun_with_skip_existing(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    # The wheel's upload fails for good: the sdist is on the index, the wheel is not.
+    with fault_proxy(index, "pass", "503", "503") as proxy:
+        first = run_action(
+            workspace,
+            token_inputs(proxy.upload_url, index, **{"retry-attempts": "2", "index-url": index.simple_url}),
+            secrets=[index.password],
+        )
+    assert first.returncode == 1
+    assert index.files() == ["prt_hatch_sample-1.0.0.tar.gz"]
+    assert "On the index now: prt_hatch_sample-1.0.0.tar.gz. Not on the index: prt_hatch_sample-1.0.0-py3-none-any.whl" in first.stdout
+    assert "| `prt_hatch_sample-1.0.0.tar.gz` |" in first.summary
+
+    again = run_action(workspace, token_inputs(index.upload_url, index, **{"skip-existing": "true"}), secrets=[index.password])
+
+    assert again.returncode == 0, again.log
+    assert index.files() == ["prt_hatch_sample-1.0.0-py3-none-any.whl", "prt_hatch_sample-1.0.0.tar.gz"]
+    assert "already on the index, skipped, verified ✓" in again.summary
+    assert "uploaded, verified ✓" in again.summary
+
+
+def test_a_rerun_whose_files_differ_from_the_index_fails_with_both_digests(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    assert run_action(workspace, token_inputs(index.upload_url, index)).returncode == 0
+    on_index = hashlib.sha256((index.packages / "prt_hatch_sample-1.0.0.tar.gz").read_bytes()).hexdigest()
+    (workspace / "src" / "prt_hatch_sample" / "__init__.py").write_text('MESSAGE = "changed"\n')
+
+    run = run_action(workspace, token_inputs(index.upload_url, index, **{"skip-existing": "true"}), secrets=[index.password])
+
+    assert run.returncode == 1
+    (message,) = error_lines(run)
+    assert "already on the index with different content" in message
+    assert on_index in message
+    built = hashlib.sha256((workspace / "dist" / "prt_hatch_sample-1.0.0.tar.gz").read_bytes()).hexdigest()
+    assert built in message
+    assert "bump" in message
+    assert hashlib.sha256((index.packages / "prt_hatch_sample-1.0.0.tar.gz").read_bytes()).hexdigest() == on_index

@@ -1,0 +1,56 @@
+"""A proxy on loopback in front of the real index that injects faults into uploads, in order:
+each upload POST takes the next fault from the script; once it runs out, uploads pass."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tests.support.index import IndexServer
+from tests.support.loopback import Request, Response, forward, serve
+
+Fault = Literal["503", "drop", "slow", "pass"]
+
+
+@dataclass
+class FaultProxy:
+    index: IndexServer
+    faults: list[Fault]
+    slow_seconds: float = 4.0
+    url: str = ""
+    landed: Counter[str] = field(default_factory=Counter)  # file name -> uploads the index took
+    posts: int = 0
+
+    @property
+    def upload_url(self) -> str:
+        return f"{self.url}/"
+
+    def route(self, request: Request) -> Response:
+        if request.method != "POST":
+            return forward(request, self.index.upload_url)
+        self.posts += 1
+        fault = self.faults.pop(0) if self.faults else None
+        if fault == "503":
+            return Response(503, b"<html>Service Unavailable</html>", {"Content-Type": "text/html"})
+        if fault == "drop":
+            return Response(0, drop=True)
+        answer = forward(request, self.index.upload_url)
+        if answer.status == 200:
+            marker = b'name="content"; filename="'
+            start = request.body.find(marker) + len(marker)
+            self.landed[request.body[start : request.body.find(b'"', start)].decode()] += 1
+        if fault == "slow":
+            time.sleep(self.slow_seconds)  # the upload landed; the answer comes too late
+        return answer
+
+
+@contextmanager
+def fault_proxy(index: IndexServer, *faults: Fault) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(index, list(faults))
+    with serve(proxy.route) as url:
+        proxy.url = url
+        yield proxy
