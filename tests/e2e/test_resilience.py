@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.action import error_lines, make_workspace, run_action
 from tests.support.fault_proxy import fault_proxy
+from tests.support.devpi import DevpiIndex
 from tests.support.index import IndexServer
 
 pytestmark = pytest.mark.e2e
@@ -103,3 +104,65 @@ def test_a_rerun_whose_files_differ_from_the_index_fails_with_both_digests(
     assert built in message
     assert "bump" in message
     assert hashlib.sha256((index.packages / "prt_hatch_sample-1.0.0.tar.gz").read_bytes()).hexdigest() == on_index
+
+
+# -- devpi: identical re-uploads accepted, different content refused ----------------------
+
+
+def devpi_inputs(devpi_index: DevpiIndex, **more: str) -> dict[str, str]:
+    return {"repository-url": devpi_index.upload_url, "user": devpi_index.user,
+            "password": devpi_index.password, **more}  # fmt: skip
+
+
+def test_devpi_release_and_reruns(tmp_path: Path, devpi_index: DevpiIndex) -> None:
+    workspace = make_workspace(tmp_path, "flit")
+    secrets = [devpi_index.password]
+
+    first = run_action(workspace, devpi_inputs(devpi_index), secrets=secrets)
+    refused = run_action(workspace, devpi_inputs(devpi_index), secrets=secrets)
+    skipped = run_action(workspace, devpi_inputs(devpi_index, **{"skip-existing": "true"}), secrets=secrets)
+
+    assert first.returncode == 0, first.log
+    assert "uploaded, verified ✓" in first.summary
+    files = ["prt_flit_sample-1.0.0-py3-none-any.whl", "prt_flit_sample-1.0.0.tar.gz"]
+    assert devpi_index.files("prt-flit-sample") == files
+    # devpi would accept the identical re-upload; the action does not even try it.
+    assert refused.returncode == 1
+    assert "Already on the index with the same content" in error_lines(refused)[0]
+    assert skipped.returncode == 0, skipped.log
+    assert skipped.summary.count("already on the index, skipped, verified ✓") == 2
+    assert devpi_index.files("prt-flit-sample") == files
+
+
+def test_devpi_different_content_is_refused_before_any_upload(
+    tmp_path: Path, devpi_index: DevpiIndex
+) -> None:
+    workspace = make_workspace(tmp_path, "flit")
+    assert run_action(workspace, devpi_inputs(devpi_index)).returncode == 0
+    (workspace / "prt_flit_sample" / "__init__.py").write_text('MESSAGE = "different"\n')
+
+    run = run_action(workspace, devpi_inputs(devpi_index, **{"skip-existing": "true"}), secrets=[devpi_index.password])
+
+    assert run.returncode == 1
+    (message,) = error_lines(run)
+    assert "already on the index with different content" in message
+    assert "+simple/prt-flit-sample/" in message
+
+
+def test_devpi_409_for_different_content_is_explained_when_the_listing_is_elsewhere(
+    tmp_path: Path, devpi_index: DevpiIndex
+) -> None:
+    """index-url points at the wrong place, so only the index's own 409 can say it."""
+    workspace = make_workspace(tmp_path, "flit")
+    assert run_action(workspace, devpi_inputs(devpi_index)).returncode == 0
+    (workspace / "prt_flit_sample" / "__init__.py").write_text('MESSAGE = "different"\n')
+    wrong = devpi_index.simple_url.replace("/releaser/", "/nobody/")
+
+    run = run_action(workspace, devpi_inputs(devpi_index, **{"index-url": wrong, "verify-timeout": "0"}),
+                     secrets=[devpi_index.password])  # fmt: skip
+
+    assert run.returncode == 1
+    (message,) = error_lines(run)
+    assert "409" in message
+    assert "already exists in non-volatile index" in message
+    assert "bump the version" in message
