@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.action import error_lines, make_workspace, run_action
+from tests.support.distfiles import make_release
 from tests.support.index import IndexServer
 
 pytestmark = pytest.mark.e2e
@@ -74,6 +75,39 @@ def _malformed_pyproject(workspace: Path) -> None:
     (workspace / "pyproject.toml").write_text("[project\nname = 'x'\n")
 
 
+def _same_project_twice(workspace: Path) -> None:
+    shutil.copytree(workspace, workspace.parent / "copy")
+    shutil.move(workspace.parent / "copy", workspace / "again")
+
+
+def _backend_without_wheel(workspace: Path) -> None:
+    """An in-tree backend that makes a real sdist but claims a wheel it never writes."""
+    (workspace / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "lazy_backend"\nbackend-path = ["."]\n'
+    )
+    (workspace / "lazy_backend.py").write_text(
+        "import io, os, tarfile\n"
+        "META = b'Metadata-Version: 2.1\\nName: lazy\\nVersion: 1.0.0\\n'\n"
+        "def build_sdist(outdir, config_settings=None):\n"
+        "    name = 'lazy-1.0.0.tar.gz'\n"
+        "    with tarfile.open(os.path.join(outdir, name), 'w:gz') as tar:\n"
+        "        for member, data in (('PKG-INFO', META), ('lazy_backend.py', open(__file__, 'rb').read()),\n"
+        "                             ('pyproject.toml', open('pyproject.toml', 'rb').read())):\n"
+        "            info = tarfile.TarInfo('lazy-1.0.0/' + member); info.size = len(data)\n"
+        "            tar.addfile(info, io.BytesIO(data))\n"
+        "    return name\n"
+        "def build_wheel(outdir, config_settings=None, metadata_directory=None):\n"
+        "    print('pretending to build a wheel')\n"
+        "    return 'lazy-1.0.0-py3-none-any.whl'\n"
+    )
+
+
+def _future_metadata(dist: Path) -> None:
+    for file in dist.iterdir():
+        file.unlink()
+    make_release(dist, "prt-flit-sample", "1.0.0", metadata_version="3.0")
+
+
 def _empty(dist: Path) -> None:
     for file in dist.iterdir():
         file.unlink()
@@ -126,6 +160,22 @@ CASES = [
          ("file name says", "1.0.1", "metadata says", "1.0.0"), setup=_prebuilt(_renamed_wheel)),
     Case("two-sdists-in-dist-dir", {"build": "false", "dist-dir": "prebuilt"},
          ("2 sdists", "exactly one"), setup=_prebuilt(_second_sdist)),
+    Case("same-project-twice", {"path": ".\nagain"}, ("build the same project", "prt_hatch_sample-1.0.0.tar.gz"),
+         setup=_same_project_twice, builds=True),
+    Case("backend-writes-no-wheel", {}, ("Building the wheel", "wrote no such file", "pretending to build a wheel"),
+         setup=_backend_without_wheel, builds=True),
+    Case("file-over-size-limit", {"max-file-size": "1KB"}, ("Larger than max-file-size (1,000 bytes)", ".whl"),
+         builds=True),
+    Case("metadata-version-not-accepted", {"build": "false", "dist-dir": "prebuilt"},
+         ("prt_flit_sample-1.0.0", "3.0"), setup=_prebuilt(_future_metadata)),
+    Case("password-with-trusted-publishing-always", {"trusted-publishing": "always"},
+         ("'always'", "remove the password")),
+    Case("retry-attempts-zero", {"retry-attempts": "0"}, ("'retry-attempts'", "1 to 20")),
+    Case("retry-attempts-words", {"retry-attempts": "five"}, ("'retry-attempts'",)),
+    Case("request-timeout-negative", {"request-timeout": "-1"}, ("'request-timeout'", "seconds")),
+    Case("verify-timeout-text", {"verify-timeout": "soon"}, ("'verify-timeout'",)),
+    Case("max-file-size-unit", {"max-file-size": "100 parsecs"}, ("'max-file-size'", "100MB")),
+    Case("index-url-no-scheme", {"index-url": "pypi.org/simple/"}, ("'index-url'", "http(s)")),
     Case("malformed-pyproject", {}, ("Building the sdist", "pyproject.toml"),
          setup=_malformed_pyproject,
          builds=True),

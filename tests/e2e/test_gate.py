@@ -416,3 +416,21 @@ def test_attestations_are_not_made_yet_and_say_so(
 
     assert run.returncode == 0, run.log
     assert any("does not make PEP 740 attestations yet" in w for w in run.annotations("warning"))
+
+
+def test_an_upload_token_that_expires_mid_release_is_reminted_once(
+    tmp_path: Path, github: FakeGitHub, index: IndexServer
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    with fake_trusted_index(index, expire_first_token_after=1) as trusted:
+        run = release(workspace, github, trusted)
+
+    assert run.returncode == 0, run.log
+    assert len(trusted.minted) == 2
+    assert github.audiences == ["pypi-release-gate", "pypi", "pypi"]  # a fresh OIDC token
+    assert "The upload token expired; minting a new one and resuming." in run.stdout
+    assert index.files() == [
+        "prt_hatch_sample-1.0.0-py3-none-any.whl",
+        "prt_hatch_sample-1.0.0.tar.gz",
+    ]
+    assert trusted.uploads == ["__token__", "__token__"]  # each file once

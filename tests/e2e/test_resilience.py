@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.action import error_lines, make_workspace, run_action
-from tests.support.fault_proxy import fault_proxy
 from tests.support.devpi import DevpiIndex
+from tests.support.fault_proxy import fault_proxy
 from tests.support.index import IndexServer
 
 pytestmark = pytest.mark.e2e
@@ -27,14 +27,26 @@ def test_release_completes_through_503s_a_dropped_connection_and_a_timeout(
     with fault_proxy(index, "503", "503", "drop", "slow") as proxy:
         run = run_action(
             workspace,
-            token_inputs(proxy.upload_url, index, **{"request-timeout": "2", "index-url": index.simple_url}),
+            token_inputs(
+                proxy.upload_url, index, **{"request-timeout": "2", "index-url": index.simple_url}
+            ),
             secrets=[index.password],
         )
 
     assert run.returncode == 0, run.log
-    assert dict(proxy.landed) == {"prt_hatch_sample-1.0.0.tar.gz": 1, "prt_hatch_sample-1.0.0-py3-none-any.whl": 1}
-    assert index.files() == ["prt_hatch_sample-1.0.0-py3-none-any.whl", "prt_hatch_sample-1.0.0.tar.gz"]
-    retries = [line for line in run.stdout.splitlines() if "upload of prt_hatch_sample-1.0.0.tar.gz:" in line]
+    assert dict(proxy.landed) == {
+        "prt_hatch_sample-1.0.0.tar.gz": 1,
+        "prt_hatch_sample-1.0.0-py3-none-any.whl": 1,
+    }
+    assert index.files() == [
+        "prt_hatch_sample-1.0.0-py3-none-any.whl",
+        "prt_hatch_sample-1.0.0.tar.gz",
+    ]
+    retries = [
+        line
+        for line in run.stdout.splitlines()
+        if "upload of prt_hatch_sample-1.0.0.tar.gz:" in line
+    ]
     assert [line.split(": ", 1)[1].split(";")[0] for line in retries] == [
         "503 Service Unavailable", "503 Service Unavailable", "ConnectionError", "ReadTimeout",
     ]  # fmt: skip
@@ -50,7 +62,9 @@ def test_retries_are_bounded_and_a_dead_index_is_a_clear_failure(
     with fault_proxy(index, "503", "503", "503") as proxy:
         run = run_action(
             workspace,
-            token_inputs(proxy.upload_url, index, **{"retry-attempts": "3", "index-url": index.simple_url}),
+            token_inputs(
+                proxy.upload_url, index, **{"retry-attempts": "3", "index-url": index.simple_url}
+            ),
             secrets=[index.password],
         )
 
@@ -70,18 +84,30 @@ def test_a_half_finished_release_is_finished_by_a_rerun_with_skip_existing(
     with fault_proxy(index, "pass", "503", "503") as proxy:
         first = run_action(
             workspace,
-            token_inputs(proxy.upload_url, index, **{"retry-attempts": "2", "index-url": index.simple_url}),
+            token_inputs(
+                proxy.upload_url, index, **{"retry-attempts": "2", "index-url": index.simple_url}
+            ),
             secrets=[index.password],
         )
     assert first.returncode == 1
     assert index.files() == ["prt_hatch_sample-1.0.0.tar.gz"]
-    assert "On the index now: prt_hatch_sample-1.0.0.tar.gz. Not on the index: prt_hatch_sample-1.0.0-py3-none-any.whl" in first.stdout
+    assert (
+        "On the index now: prt_hatch_sample-1.0.0.tar.gz. Not on the index: prt_hatch_sample-1.0.0-py3-none-any.whl"
+        in first.stdout
+    )
     assert "| `prt_hatch_sample-1.0.0.tar.gz` |" in first.summary
 
-    again = run_action(workspace, token_inputs(index.upload_url, index, **{"skip-existing": "true"}), secrets=[index.password])
+    again = run_action(
+        workspace,
+        token_inputs(index.upload_url, index, **{"skip-existing": "true"}),
+        secrets=[index.password],
+    )
 
     assert again.returncode == 0, again.log
-    assert index.files() == ["prt_hatch_sample-1.0.0-py3-none-any.whl", "prt_hatch_sample-1.0.0.tar.gz"]
+    assert index.files() == [
+        "prt_hatch_sample-1.0.0-py3-none-any.whl",
+        "prt_hatch_sample-1.0.0.tar.gz",
+    ]
     assert "already on the index, skipped, verified ✓" in again.summary
     assert "uploaded, verified ✓" in again.summary
 
@@ -91,19 +117,30 @@ def test_a_rerun_whose_files_differ_from_the_index_fails_with_both_digests(
 ) -> None:
     workspace = make_workspace(tmp_path, "hatch")
     assert run_action(workspace, token_inputs(index.upload_url, index)).returncode == 0
-    on_index = hashlib.sha256((index.packages / "prt_hatch_sample-1.0.0.tar.gz").read_bytes()).hexdigest()
+    on_index = hashlib.sha256(
+        (index.packages / "prt_hatch_sample-1.0.0.tar.gz").read_bytes()
+    ).hexdigest()
     (workspace / "src" / "prt_hatch_sample" / "__init__.py").write_text('MESSAGE = "changed"\n')
 
-    run = run_action(workspace, token_inputs(index.upload_url, index, **{"skip-existing": "true"}), secrets=[index.password])
+    run = run_action(
+        workspace,
+        token_inputs(index.upload_url, index, **{"skip-existing": "true"}),
+        secrets=[index.password],
+    )
 
     assert run.returncode == 1
     (message,) = error_lines(run)
     assert "already on the index with different content" in message
     assert on_index in message
-    built = hashlib.sha256((workspace / "dist" / "prt_hatch_sample-1.0.0.tar.gz").read_bytes()).hexdigest()
+    built = hashlib.sha256(
+        (workspace / "dist" / "prt_hatch_sample-1.0.0.tar.gz").read_bytes()
+    ).hexdigest()
     assert built in message
     assert "bump" in message
-    assert hashlib.sha256((index.packages / "prt_hatch_sample-1.0.0.tar.gz").read_bytes()).hexdigest() == on_index
+    assert (
+        hashlib.sha256((index.packages / "prt_hatch_sample-1.0.0.tar.gz").read_bytes()).hexdigest()
+        == on_index
+    )
 
 
 # -- devpi: identical re-uploads accepted, different content refused ----------------------
@@ -120,7 +157,9 @@ def test_devpi_release_and_reruns(tmp_path: Path, devpi_index: DevpiIndex) -> No
 
     first = run_action(workspace, devpi_inputs(devpi_index), secrets=secrets)
     refused = run_action(workspace, devpi_inputs(devpi_index), secrets=secrets)
-    skipped = run_action(workspace, devpi_inputs(devpi_index, **{"skip-existing": "true"}), secrets=secrets)
+    skipped = run_action(
+        workspace, devpi_inputs(devpi_index, **{"skip-existing": "true"}), secrets=secrets
+    )
 
     assert first.returncode == 0, first.log
     assert "uploaded, verified ✓" in first.summary
@@ -141,7 +180,11 @@ def test_devpi_different_content_is_refused_before_any_upload(
     assert run_action(workspace, devpi_inputs(devpi_index)).returncode == 0
     (workspace / "prt_flit_sample" / "__init__.py").write_text('MESSAGE = "different"\n')
 
-    run = run_action(workspace, devpi_inputs(devpi_index, **{"skip-existing": "true"}), secrets=[devpi_index.password])
+    run = run_action(
+        workspace,
+        devpi_inputs(devpi_index, **{"skip-existing": "true"}),
+        secrets=[devpi_index.password],
+    )
 
     assert run.returncode == 1
     (message,) = error_lines(run)

@@ -41,6 +41,8 @@ class FakeTrustedIndex:
     publisher: Publisher | None = field(default_factory=Publisher)
     audience_status: int = 200  # 403: turned off, 404: not supported
     fail_mint_with: list[int] = field(default_factory=list)  # statuses to answer first (e.g. 503)
+    # After this many uploads, the first minted token is refused as expired (PyPI's 403).
+    expire_first_token_after: int | None = None
     url: str = ""
     minted: list[str] = field(default_factory=list)
     used_jwts: set[str] = field(default_factory=set)
@@ -116,7 +118,12 @@ class FakeTrustedIndex:
     def _pass_through(self, request: Request) -> Response:
         auth = request.headers.get("authorization", "")
         if request.method == "POST" and auth.startswith("Basic "):
-            self.uploads.append(base64.b64decode(auth[6:]).decode().split(":", 1)[0])
+            user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+            expired = self.expire_first_token_after is not None and self.minted[:1] == [password]
+            if expired and len(self.uploads) >= (self.expire_first_token_after or 0):
+                return Response.json(403, {"message": "Invalid API Token: token is expired"},
+                                     reason="Invalid API Token: token is expired")  # fmt: skip
+            self.uploads.append(user)
         headers = {k: v for k, v in request.headers.items() if k not in ("host", "content-length")}
         answer = requests.request(
             request.method, self.index.upload_url.rstrip("/") + request.path, params=request.query,

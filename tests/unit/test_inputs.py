@@ -13,8 +13,10 @@ from pypi_release.inputs import (
     env_names,
     known_inputs,
     load_input_specs,
+    parse_attempts,
     parse_bool,
     parse_repository_url,
+    parse_size,
     raw_inputs,
     read_inputs,
 )
@@ -162,3 +164,20 @@ def test_secret_never_shows_its_value() -> None:
     assert "pypi-" not in f"{secret} {[secret]}"
     assert secret.reveal() == "pypi-AgEIcHlwaS5vcmc"
     assert bool(Secret("")) is False
+
+
+@given(
+    st.integers(min_value=0, max_value=10**6),
+    st.sampled_from(
+        [("", 1), ("B", 1), ("KB", 1000), ("mb", 10**6), ("GiB", 2**30), ("KiB", 1024)]
+    ),
+    st.sampled_from(["", " "]),
+)
+def test_sizes_with_any_unit(number: int, unit: tuple[str, int], space: str) -> None:
+    assert parse_size("max-file-size", f"{number}{space}{unit[0]}") == number * unit[1]
+
+
+@given(st.text(max_size=12).filter(lambda t: not t.strip().isdigit() or not 1 <= int(t) <= 20))
+def test_attempts_outside_one_to_twenty_are_refused(text: str) -> None:
+    with pytest.raises(InputError, match="'retry-attempts'"):
+        parse_attempts("retry-attempts", text)
