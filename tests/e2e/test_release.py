@@ -222,3 +222,26 @@ def test_underscore_spelling_of_inputs_is_accepted(tmp_path: Path, index: IndexS
     assert run.returncode == 0, run.log
     assert "Would upload" in run.stdout
     assert (workspace / "out" / "prt_hatch_sample-1.0.0.tar.gz").is_file()
+
+
+def test_the_build_backend_never_sees_a_token(tmp_path: Path, index: IndexServer) -> None:
+    workspace = make_workspace(tmp_path, "setuptools")
+    (workspace / "setup.py").write_text(
+        "import os\nfrom setuptools import setup\n"
+        "for name in ('INPUT_PASSWORD', 'TWINE_PASSWORD', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'):\n"
+        "    print(f'backend sees {name}={os.environ.get(name, \"(absent)\")}')\n"
+        "setup()\n"
+    )
+
+    run = run_action(
+        workspace,
+        {"repository-url": index.upload_url, "user": index.user, "password": index.password},
+        env={
+            "TWINE_PASSWORD": "pypi-SECRET-twine-env-1234",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "SECRET-req-5678",
+        },
+    )
+
+    assert run.returncode == 0, run.log
+    for name in ("INPUT_PASSWORD", "TWINE_PASSWORD", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"):
+        assert f"backend sees {name}=(absent)" in run.stdout

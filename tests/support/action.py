@@ -20,6 +20,11 @@ from pypi_release.inputs import load_input_specs
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = REPO_ROOT / "entrypoint.py"
 SAMPLES = REPO_ROOT / "tests" / "samples"
+# Where a runner puts secrets: the secret inputs (both spellings) and the step's env.
+SECRET_VARIABLES = (
+    "INPUT_PASSWORD", "INPUT_GITHUB-TOKEN", "INPUT_GITHUB_TOKEN",
+    "TWINE_PASSWORD", "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,8 @@ def run_action(
     assert not given, f"inputs not declared in action.yml: {sorted(given)}"
     environ.update(env or {})
     environ.update(raw_env or {})
+    # Every secret handed to the action is scanned for, whether or not the test names it.
+    secrets = [*secrets, *(environ[n] for n in SECRET_VARIABLES if len(environ.get(n, "")) >= 4)]
     done = subprocess.run(
         [sys.executable, str(ENTRYPOINT)], cwd=workspace, env=environ,
         capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
