@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support.index import free_port
+from tests.support.index import free_port, stop, wait_until_up
 
 DEVPI_USER = "releaser"
 DEVPI_PASSWORD = "devpi-SECRET-password-9a9a"
@@ -67,29 +66,14 @@ def devpi_server(root: Path) -> Iterator[DevpiServer]:
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"devpi-server exited: {log.read_text(errors='replace')}")
-            try:
-                if requests.get(f"{url}/+api", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"devpi-server did not start: {log.read_text(errors='replace')}")
-            time.sleep(0.2)
+        wait_until_up(f"{url}/+api", process, log, seconds=60)
         server = DevpiServer(url, root / "client")
         server.devpi("use", url)
         server.devpi("user", "-c", DEVPI_USER, f"password={DEVPI_PASSWORD}")
         server.devpi("login", DEVPI_USER, "--password", DEVPI_PASSWORD)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def new_index(server: DevpiServer, name: str) -> DevpiIndex:

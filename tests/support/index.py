@@ -38,18 +38,29 @@ class IndexServer:
         return sorted(p.name for p in self.packages.iterdir())
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], log: Path, *, seconds: float = 30
+) -> None:
+    """Until `url` answers 200; a server that exits or never answers fails with its log."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"pypiserver exited: {log.read_text(errors='replace')}")
+            raise RuntimeError(f"{log.stem} exited: {log.read_text(errors='replace')}")
         try:
             if requests.get(url, timeout=1).status_code == 200:
                 return
         except requests.ConnectionError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"pypiserver did not start: {log.read_text(errors='replace')}")
+    raise RuntimeError(f"{log.stem} did not start: {log.read_text(errors='replace')}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 @contextmanager
@@ -73,16 +84,12 @@ def pypiserver(root: Path) -> Iterator[IndexServer]:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(f"{base}/simple/", process, log)
+        wait_until_up(f"{base}/simple/", process, log)
         yield IndexServer(
             f"{base}/", f"{base}/simple/", packages, INDEX_USER, INDEX_PASSWORD, root / "htpasswd"
         )
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def pip_install(index: IndexServer, requirement: str, target: Path) -> None:
