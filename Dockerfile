@@ -6,7 +6,7 @@ FROM ${BASE_IMAGE} AS dependencies
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY requirements/runtime.lock /tmp/runtime.lock
 # Every runtime dependency from the lock file, each checked against its hash.
-RUN python -m venv /opt/venv \
+RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-deps --require-hashes -r /tmp/runtime.lock
 
 FROM ${BASE_IMAGE}

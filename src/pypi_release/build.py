@@ -144,9 +144,32 @@ def _failure(source: Path, distribution: str, why: str, output: str) -> BuildErr
     )
 
 
+def _extract_safely(archive: tarfile.TarFile, into: Path) -> None:
+    """Unpack only inside `into`: the "data" filter where Python has it (3.11.4+), else the
+    same rules checked by hand (Debian 12's Python is 3.11.2)."""
+    if hasattr(tarfile, "data_filter"):
+        archive.extractall(into, filter="data")
+        return
+    root = into.resolve()
+    for member in archive.getmembers():
+        target = (root / member.name).resolve()
+        link = (target.parent / member.linkname).resolve() if member.issym() else None
+        if member.islnk():
+            link = (root / member.linkname).resolve()
+        escapes = not target.is_relative_to(root) or (
+            link is not None and not link.is_relative_to(root)
+        )
+        if escapes or member.isdev():
+            raise BuildError(
+                f"The sdist has an entry that would land outside its folder: {member.name!r}.",
+                hint="An sdist must only contain files under NAME-VERSION/; check the backend.",
+            )
+    archive.extractall(into)  # noqa: S202 (every member was checked above)
+
+
 def _unpack_sdist(sdist: Path, into: Path) -> Path:
     with tarfile.open(sdist, "r:gz") as archive:
-        archive.extractall(into, filter="data")
+        _extract_safely(archive, into)
     roots = [entry for entry in into.iterdir() if entry.is_dir()]
     if len(roots) != 1:
         raise BuildError(

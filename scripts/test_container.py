@@ -1,0 +1,108 @@
+"""scripts/test-container, part two: run the built image the way the runner runs a container
+action, releasing a sample project to a pypiserver on the host's loopback, then check the
+index, the outputs and the summary. Usage: test_container.py IMAGE"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pypi_release.inputs import load_input_specs  # noqa: E402
+from tests.support.action import assert_no_secret, make_workspace, parse_output_file  # noqa: E402
+from tests.support.index import pip_install, pypiserver  # noqa: E402
+
+RUNNER_UID = 1001  # the runner's user owns the workspace; the container runs as root
+
+
+def main(image: str) -> int:
+    with tempfile.TemporaryDirectory(prefix="pypi-release-container-") as scratch:
+        root = Path(scratch)
+        with pypiserver(root / "index") as index:
+            workspace = make_workspace(root, "hatch")
+            commands, home = root / "file_commands", root / "home"
+            commands.mkdir()
+            home.mkdir()
+            for name in ("output", "summary"):
+                (commands / name).write_text("")
+            for path in (workspace, *workspace.rglob("*")):
+                os.lchown(path, RUNNER_UID, RUNNER_UID)  # git's "dubious ownership" case
+            inputs = {
+                "repository-url": index.upload_url,
+                "user": index.user,
+                "password": index.password,
+            }
+            env = {
+                f"INPUT_{name.upper()}": inputs.get(name, spec.default or "")
+                for name, spec in load_input_specs().items()
+            }
+            env |= {
+                "GITHUB_ACTIONS": "true", "CI": "true", "HOME": "/github/home",
+                "GITHUB_WORKSPACE": "/github/workspace", "GITHUB_REPOSITORY": "octo-org/sample",
+                "GITHUB_REF": "refs/tags/1.0.0", "GITHUB_REF_NAME": "1.0.0",
+                "GITHUB_REF_TYPE": "tag",
+                "GITHUB_SHA": "0" * 40, "GITHUB_EVENT_NAME": "push", "GITHUB_RUN_ID": "4242",
+                "GITHUB_API_URL": "http://127.0.0.1:9", "GITHUB_SERVER_URL": "https://github.com",
+                "GITHUB_OUTPUT": "/github/file_commands/output",
+                "GITHUB_STEP_SUMMARY": "/github/file_commands/summary",
+                # What setup-python in an earlier step leaks into the job's env.
+                "LD_LIBRARY_PATH": "/opt/hostedtoolcache/Python/3.13.0/x64/lib",
+                "pythonLocation": "/opt/hostedtoolcache/Python/3.13.0/x64",
+            }  # fmt: skip
+            command = [
+                "podman", "run", "--rm", "--network", "host",
+                "-v", f"{workspace}:/github/workspace", "-v", f"{commands}:/github/file_commands",
+                "-v", f"{home}:/github/home", "-w", "/github/workspace",
+            ]  # fmt: skip
+            for name in env:
+                command += ["-e", name]  # values from our env, as the runner passes them
+            command.append(image)
+            start = time.perf_counter()
+            done = subprocess.run(
+                command, env={**os.environ, **env}, capture_output=True, text=True, timeout=900
+            )
+            elapsed = time.perf_counter() - start
+            print(done.stdout + done.stderr)
+            summary = (commands / "summary").read_text()
+            outputs = parse_output_file((commands / "output").read_text())
+            assert_no_secret(
+                {
+                    "log": done.stdout + done.stderr,
+                    "summary": summary,
+                    "outputs": json.dumps(outputs),
+                },
+                [index.password],
+            )
+            assert done.returncode == 0, f"the container exited {done.returncode}"
+            files = ["prt_hatch_sample-1.0.0-py3-none-any.whl", "prt_hatch_sample-1.0.0.tar.gz"]
+            assert index.files() == files, index.files()
+            assert outputs["published"] == "true", outputs
+            assert outputs["version"] == "1.0.0", outputs
+            for name in files:
+                digest = hashlib.sha256((index.packages / name).read_bytes()).hexdigest()
+                assert json.loads(outputs["sha256"])[name] == digest
+                assert digest in summary
+            assert "SOURCE_DATE_EPOCH=1767323045 (time of the last commit)" in done.stdout, (
+                "git in the image"
+            )
+            assert (workspace / "dist" / files[1]).is_file()
+            pip_install(index, "prt-hatch-sample==1.0.0", root / "installed")
+            shutil.rmtree(root / "installed")
+            print(
+                f"test-container: the image released prt-hatch-sample 1.0.0 to "
+                f"{index.upload_url} in {elapsed:.1f} s (podman run to exit); pip installed it."
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1]))
