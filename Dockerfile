@@ -4,12 +4,12 @@ ARG BASE_IMAGE=python:3.12-slim@sha256:78387bc3881b8273120a12ebe6c1ab22b018ccc2c
 
 FROM ${BASE_IMAGE} AS dependencies
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-COPY requirements/runtime.lock /tmp/runtime.lock
+COPY requirements/runtime.txt /tmp/runtime.txt
 # Every runtime dependency from the lock file, each checked against its hash. The venv gets
 # no pip or setuptools of its own (nothing installs into it at run time): the base's pip fills it.
 RUN python3 -m venv --without-pip /opt/venv \
     && python3 -m pip --python /opt/venv/bin/python install --no-deps --require-hashes \
-       -r /tmp/runtime.lock
+       -r /tmp/runtime.txt
 
 FROM ${BASE_IMAGE}
 # git: the last commit's time (SOURCE_DATE_EPOCH) and version plugins such as setuptools-scm.
