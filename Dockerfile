@@ -30,8 +30,10 @@ RUN /opt/venv/bin/python -c "import site, pathlib; pathlib.Path(site.getsitepack
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
-# The runner makes the workspace the working directory. No USER: container actions run as root
-# so the workspace and the file-command files stay writable (GitHub's advice).
+# The runner mounts the workspace here and makes it the working directory (--workdir); the
+# same default makes a plain `docker run` behave alike. No USER: container actions run as
+# root so the workspace and the file-command files stay writable (GitHub's advice).
+WORKDIR /github/workspace
 # env -u / python -I: variables that earlier steps exported into the job (setup-python's
 # LD_LIBRARY_PATH, PYTHONPATH, PYTHONHOME) must not reach the image's own Python.
 ENTRYPOINT ["/usr/bin/env", "-u", "LD_LIBRARY_PATH", "-u", "LD_PRELOAD", "/opt/venv/bin/python", "-I", "/action/entrypoint.py"]
