@@ -11,13 +11,18 @@ import subprocess
 import tarfile
 import tempfile
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .console import Console
 from .errors import BuildError
+
+if TYPE_CHECKING:
+    from build import ProjectBuilder
+    from build.env import DefaultIsolatedEnv
 
 Distribution = Literal["sdist", "wheel"]
 _TAIL_LINES = 25
@@ -90,28 +95,13 @@ class _BackendRunner:
             raise subprocess.CalledProcessError(code, list(cmd))
 
 
-def _build_isolated(
-    source: Path,
-    distribution: Distribution,
-    outdir: Path,
-    runner: _BackendRunner,
-    console: Console,
-) -> Path:
-    # Imported here: a dry run with build: false never needs the build machinery.
-    from build import BuildBackendException, BuildException, ProjectBuilder
-    from build.env import DefaultIsolatedEnv
+@contextmanager
+def _reporting(source: Path, distribution: str, runner: _BackendRunner) -> Iterator[None]:
+    """Turn what `build`, uv and the backend raise into one BuildError with the output's tail."""
+    from build import BuildBackendException, BuildException
 
     try:
-        with DefaultIsolatedEnv(installer="uv") as env:
-            builder = ProjectBuilder.from_isolated_env(env, source, runner=runner)
-            requires = sorted(builder.build_system_requires)
-            console.info(f"Installing build requirements: {', '.join(requires) or '(none)'}")
-            env.install(requires)
-            extra = sorted(builder.get_requires_for_build(distribution))
-            if extra:
-                console.info(f"Installing {distribution} requirements: {', '.join(extra)}")
-                env.install(extra)
-            built = Path(builder.build(distribution, outdir))
+        yield
     except subprocess.CalledProcessError as exc:
         # uv failing to install a build requirement: its own output says why.
         output = b"".join(o for o in (exc.stdout, exc.stderr) if isinstance(o, bytes))
@@ -123,6 +113,29 @@ def _build_isolated(
         raise _failure(source, distribution, str(exc), "\n".join(runner.tail)) from exc
     except (BuildException, RuntimeError) as exc:
         raise _failure(source, distribution, str(exc), "") from exc
+
+
+def _build_in(
+    env: DefaultIsolatedEnv,
+    builder: ProjectBuilder,
+    distribution: Distribution,
+    outdir: Path,
+    runner: _BackendRunner,
+    console: Console,
+    *,
+    install_system_requires: bool,
+) -> Path:
+    source = Path(builder.source_dir)
+    with _reporting(source, distribution, runner):
+        if install_system_requires:
+            requires = sorted(builder.build_system_requires)
+            console.info(f"Installing build requirements: {', '.join(requires) or '(none)'}")
+            env.install(requires)
+        extra = sorted(builder.get_requires_for_build(distribution))
+        if extra:
+            console.info(f"Installing {distribution} requirements: {', '.join(extra)}")
+            env.install(extra)
+        built = Path(builder.build(distribution, outdir))
     if not built.is_file():
         raise _failure(
             source,
@@ -182,6 +195,10 @@ def _unpack_sdist(sdist: Path, into: Path) -> Path:
 def build_project(
     path: Path, dist_dir: Path, console: Console, environ: Mapping[str, str]
 ) -> BuiltProject:
+    # Imported here: a run with build: false never needs the build machinery.
+    from build import ProjectBuilder
+    from build.env import DefaultIsolatedEnv
+
     epoch, origin = source_date_epoch(path, environ)
     console.info(
         f"SOURCE_DATE_EPOCH={epoch} ({origin})"
@@ -190,15 +207,39 @@ def build_project(
     )
     runner = _BackendRunner(console, {"SOURCE_DATE_EPOCH": epoch} if epoch else {})
     dist_dir.mkdir(parents=True, exist_ok=True)
-    with console.group(f"Build sdist of {path}"):
-        sdist = _build_isolated(path, "sdist", dist_dir, runner, console)
-    console.info(f"Built {sdist.name}")
-    # The wheel comes from the sdist, so a file missing from the sdist breaks the build now,
-    # not a user's install later.
-    with tempfile.TemporaryDirectory(prefix="pypi-release-sdist-") as unpacked:
-        source = _unpack_sdist(sdist, Path(unpacked))
+    with ExitStack() as stack:
+        unpacked = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pypi-release-")))
+        with _reporting(path, "sdist", runner):
+            env = stack.enter_context(DefaultIsolatedEnv(installer="uv"))
+            builder = ProjectBuilder.from_isolated_env(env, path, runner=runner)
+        with console.group(f"Build sdist of {path}"):
+            sdist = _build_in(
+                env, builder, "sdist", dist_dir, runner, console, install_system_requires=True
+            )
+        console.info(f"Built {sdist.name}")
+        # The wheel comes from the sdist, so a file missing from the sdist breaks the build now,
+        # not a user's install later. It reuses the sdist's environment when the unpacked sdist
+        # asks for the same build-system requirements (it nearly always does): one environment
+        # to make and fill instead of two.
+        source = _unpack_sdist(sdist, unpacked)
+        with _reporting(source, "wheel", runner):
+            wheel_builder = ProjectBuilder.from_isolated_env(env, source, runner=runner)
+        fresh = wheel_builder.build_system_requires != builder.build_system_requires
+        if fresh:
+            console.info("The sdist asks for other build requirements: a fresh environment.")
+            with _reporting(source, "wheel", runner):
+                env = stack.enter_context(DefaultIsolatedEnv(installer="uv"))
+                wheel_builder = ProjectBuilder.from_isolated_env(env, source, runner=runner)
         with console.group(f"Build wheel from {sdist.name}"):
-            wheel = _build_isolated(source, "wheel", dist_dir, runner, console)
+            wheel = _build_in(
+                env,
+                wheel_builder,
+                "wheel",
+                dist_dir,
+                runner,
+                console,
+                install_system_requires=fresh,
+            )
     console.info(f"Built {wheel.name}")
     return BuiltProject(path=path, sdist=sdist, wheel=wheel)
 

@@ -7,12 +7,13 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-import requests
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .console import Console
 from .errors import ReleaseError
+
+if TYPE_CHECKING:
+    import requests
 
 T = TypeVar("T")
 
@@ -33,7 +34,11 @@ class RetryPolicy:
         return float(self.backoff * 2 ** (attempt - 1) * jitter)
 
 
-TRANSIENT = (requests.ConnectionError, requests.Timeout)
+def _transient_errors() -> tuple[type[Exception], ...]:
+    # requests is imported on first use: start-up stays light (see pipeline's warm-up).
+    import requests
+
+    return (requests.ConnectionError, requests.Timeout)
 
 
 def is_transient(response: requests.Response) -> bool:
@@ -51,10 +56,11 @@ def retrying(
     """Call `attempt` until it gives a result `transient` finds nothing wrong with (None), or
     the policy runs out; then the last result is returned or the last error raised."""
     start = time.monotonic()
+    transient_errors = _transient_errors()
     for number in range(1, policy.attempts + 1):
         try:
             result = attempt()
-        except TRANSIENT as exc:
+        except transient_errors as exc:
             reason = f"{type(exc).__name__}"
             error: Exception | None = exc
         else:
@@ -77,6 +83,8 @@ def retrying(
 
 
 def session() -> requests.Session:
+    import requests
+
     s = requests.Session()
     s.headers["User-Agent"] = "pypi-release"
     return s

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .context import RunContext
@@ -19,7 +20,9 @@ from .errors import ReleaseError
 from .gate import OUTCOME_TEXT, GateReport, icon
 from .inputs import KNOWN_WEBSITES
 from .inspect import Release
-from .upload import FileResult
+
+if TYPE_CHECKING:
+    from .upload import FileResult
 
 _STATUS_TEXT = {
     "uploaded": "uploaded",

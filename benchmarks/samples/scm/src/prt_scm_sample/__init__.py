@@ -1,0 +1,1 @@
+MESSAGE = "scm sample works"
