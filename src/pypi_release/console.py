@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
@@ -45,6 +46,7 @@ class Console:
         self._err = self._out if in_actions else (err or sys.stderr)
         self._secrets: list[str] = []
         self._group_open = False
+        self._lock = threading.Lock()
 
     # -- secrets -------------------------------------------------------------------------
 
@@ -118,8 +120,9 @@ class Console:
             self._write(stream, head + text)
 
     def _write(self, stream: TextIO, line: str) -> None:
-        stream.write(line + "\n")
-        stream.flush()
+        with self._lock:  # uploads run in threads: whole lines, never interleaved
+            stream.write(line + "\n")
+            stream.flush()
 
 
 @contextmanager

@@ -90,6 +90,7 @@ class Inputs:
     retry_max_seconds: float
     request_timeout: float
     max_file_size: int  # bytes; 0 = no limit
+    upload_concurrency: int
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -238,10 +239,18 @@ def _number(name: str, text: str, *, low: float, high: float, what: str) -> floa
     return value
 
 
+def _whole_number(name: str, text: str, *, high: int, hint: str) -> int:
+    if not text.strip().isdigit() or not 1 <= int(text) <= high:
+        raise InputError(name, text, f"must be a whole number from 1 to {high}", hint=hint)
+    return int(text)
+
+
 def parse_attempts(name: str, text: str) -> int:
-    if not text.strip().isdigit():
-        raise InputError(name, text, "must be a whole number from 1 to 20", hint="1 = no retries.")
-    return int(_number(name, text, low=1, high=20, what="a whole number"))
+    return _whole_number(name, text, high=20, hint="1 = no retries.")
+
+
+def parse_concurrency(name: str, text: str) -> int:
+    return _whole_number(name, text, high=16, hint="1 = one file at a time.")
 
 
 def parse_seconds(name: str, text: str) -> float:
@@ -334,6 +343,7 @@ _SCALAR_PARSERS: dict[str, Callable[[str, str], Any]] = {
     "retry-max-seconds": parse_seconds,
     "request-timeout": parse_positive_seconds,
     "max-file-size": parse_size,
+    "upload-concurrency": parse_concurrency,
 }
 # Inputs validated against the workspace (below) rather than on their own.
 _PATH_INPUTS = ("path", "dist-dir")
@@ -430,6 +440,7 @@ def read_inputs(
         retry_max_seconds=parsed["retry-max-seconds"],
         request_timeout=parsed["request-timeout"],
         max_file_size=parsed["max-file-size"],
+        upload_concurrency=parsed["upload-concurrency"],
     )
 
 

@@ -186,6 +186,7 @@ def _release(
         reader=reader,
         policy=inputs.retry_policy,
         renew=mint if plan.trusted_publishing else None,
+        concurrency=inputs.upload_concurrency,
     )
     failed = next((r.error for r in record.results if r.error is not None), None)
     if failed is not None:

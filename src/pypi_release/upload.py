@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -213,18 +215,40 @@ def _check_against_index(
     return identical
 
 
+class _TokenSource:
+    """The upload credentials, shared by the upload threads: when the index says the token
+    expired, the first thread to notice mints a new one (once per run); the others take it."""
+
+    def __init__(self, credentials: Credentials, renew: Callable[[], Credentials] | None) -> None:
+        self.current = credentials
+        self.generation = 0
+        self._renew = renew
+        self._lock = threading.Lock()
+
+    def renewed_after(self, generation: int) -> Credentials | None:
+        with self._lock:
+            if self.generation != generation:
+                return self.current  # another thread renewed it already
+            if self._renew is None:
+                return None
+            renew, self._renew = self._renew, None
+            self.current = renew()
+            self.generation += 1
+            return self.current
+
+
 class _Uploader:
-    """One twine Repository, re-opened with a fresh token if the index says it expired."""
+    """One twine Repository (one HTTP session): one per upload thread."""
 
     def __init__(
-        self, repository_url: str, credentials: Credentials, console: Console, policy: RetryPolicy,
-        renew: Callable[[], Credentials] | None,
-    ) -> None:  # fmt: skip
+        self, repository_url: str, tokens: _TokenSource, console: Console, policy: RetryPolicy
+    ) -> None:
         self.url = repository_url
+        self._tokens = tokens
         self._console = console
         self._policy = policy
-        self._renew = renew
-        self._repository = self._open(credentials)
+        self._generation = tokens.generation
+        self._repository = self._open(tokens.current)
 
     def _open(self, credentials: Credentials) -> Repository:
         from twine.repository import Repository
@@ -246,22 +270,19 @@ class _Uploader:
         def attempt() -> requests.Response:
             nonlocal tries
             tries += 1
-            with captured_rich_output():  # twine's own "Uploading …" line, said already
-                return self._repository.upload(package, max_redirects=1)
+            return self._repository.upload(package, max_redirects=1)
 
         response = retrying(
             attempt, transient=_transient_answer, what=f"upload of {package.basefilename}",
             console=self._console, policy=self._policy,
         )  # fmt: skip
-        if (
-            self._renew
-            and response.status_code == 403
-            and "expired" in index_message(response).lower()
-        ):
-            self._console.info("The upload token expired; minting a new one and resuming.")
-            renew, self._renew = self._renew, None  # once
+        expired = response.status_code == 403 and "expired" in index_message(response).lower()
+        fresh = self._tokens.renewed_after(self._generation) if expired else None
+        if fresh is not None:
+            self._console.info("The upload token expired; a new one was minted; resuming.")
             self.close()
-            self._repository = self._open(renew())
+            self._generation = self._tokens.generation
+            self._repository = self._open(fresh)
             response, more = self.send(package)
             tries += more
         return response, tries
@@ -281,31 +302,55 @@ def upload_release(
     reader: IndexReader,
     policy: RetryPolicy,
     renew: Callable[[], Credentials] | None = None,
+    concurrency: int = 1,
 ) -> list[FileResult]:
-    """Upload each file, in order, stopping at the first failure.
+    """Upload the files, stopping at the first failure; results in the files' order.
 
-    Transient failures are retried; an upload retried after a failure that may have landed it
-    is resolved by the index's sha256. `renew` makes a fresh token when the index says the
-    current one expired (trusted publishing), once.
+    The first file goes alone, so the release exists on the index before the rest race to it;
+    then up to `concurrency` files at a time. Transient failures are retried; an upload retried
+    after a failure that may have landed it is resolved by the index's sha256. `renew` makes a
+    fresh token when the index says the current one expired (trusted publishing), once.
     """
     from twine.package import PackageFile
 
     identical = _check_against_index(distributions, reader, console, skip_existing=skip_existing)
-    results: list[FileResult] = []
-    uploader = _Uploader(repository_url, credentials, console, policy, renew)
-    try:
-        for dist in distributions:
-            if any(r.status == "failed" for r in results):
-                results.append(FileResult(dist.filename, "not-attempted"))
-            elif dist.filename in identical:
-                results.append(FileResult(dist.filename, "already-on-index"))
-            else:
-                console.info(f"Uploading {dist.filename} ({dist.size} bytes)")
-                package = PackageFile.from_filename(str(dist.path), comment=None)
-                results.append(_upload_one(dist, package, uploader, reader, console, skip_existing))
-    finally:
-        uploader.close()
-    return results
+    results = {name: FileResult(name, "already-on-index") for name in identical}
+    todo = [d for d in distributions if d.filename not in identical]
+    tokens = _TokenSource(credentials, renew)
+    failed = threading.Event()
+    local = threading.local()
+    uploaders: list[_Uploader] = []
+    lock = threading.Lock()
+
+    def upload(dist: Distribution) -> FileResult:
+        if failed.is_set():
+            return FileResult(dist.filename, "not-attempted")
+        if not hasattr(local, "uploader"):
+            local.uploader = _Uploader(repository_url, tokens, console, policy)
+            with lock:
+                uploaders.append(local.uploader)
+        console.info(f"Uploading {dist.filename} ({dist.size} bytes)")
+        package = PackageFile.from_filename(str(dist.path), comment=None)
+        result = _upload_one(dist, package, local.uploader, reader, console, skip_existing)
+        if result.status == "failed":
+            failed.set()
+        return result
+
+    # twine prints its own "Uploading …" through rich's global console: caught once here,
+    # around every thread, since swapping that console per call is not thread-safe.
+    with captured_rich_output():
+        try:
+            for dist in todo[:1]:
+                results[dist.filename] = upload(dist)
+            rest = todo[1:]
+            if rest:
+                with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(rest)))) as pool:
+                    for dist, result in zip(rest, pool.map(upload, rest), strict=True):
+                        results[dist.filename] = result
+        finally:
+            for uploader in uploaders:
+                uploader.close()
+    return [results[d.filename] for d in distributions]
 
 
 def _upload_one(

@@ -428,7 +428,7 @@ def test_an_upload_token_that_expires_mid_release_is_reminted_once(
     assert run.returncode == 0, run.log
     assert len(trusted.minted) == 2
     assert github.audiences == ["pypi-release-gate", "pypi", "pypi"]  # a fresh OIDC token
-    assert "The upload token expired; minting a new one and resuming." in run.stdout
+    assert "The upload token expired; a new one was minted; resuming." in run.stdout
     assert index.files() == [
         "prt_hatch_sample-1.0.0-py3-none-any.whl",
         "prt_hatch_sample-1.0.0.tar.gz",

@@ -20,16 +20,18 @@ def metadata(
     )
 
 
-def make_wheel(folder: Path, name: str, version: str, **meta: str) -> Path:
+def make_wheel(
+    folder: Path, name: str, version: str, *, tag: str = "py3-none-any", **meta: str
+) -> Path:
     stem = f"{name.replace('-', '_')}-{version}"
-    path = folder / f"{stem}-py3-none-any.whl"
+    path = folder / f"{stem}-{tag}.whl"
     info = f"{stem}.dist-info"
     with zipfile.ZipFile(path, "w") as wheel:
         wheel.writestr(f"{name.replace('-', '_')}/__init__.py", "")
         wheel.writestr(f"{info}/METADATA", metadata(name, version, **meta))
         wheel.writestr(
             f"{info}/WHEEL",
-            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n",
         )
         wheel.writestr(f"{info}/RECORD", "")
     return path

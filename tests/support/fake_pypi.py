@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,20 +31,36 @@ class FakeUploadIndex:
     url: str
     answers: list[Answer]
     received: list[str] = field(default_factory=list)  # the uploaded file names, in order
+    by_file: dict[str, Answer] = field(default_factory=dict)  # a fixed answer for a file
+    delay: float = 0.0  # seconds each upload takes, to see uploads overlap
+    in_flight: int = 0
+    most_in_flight: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @contextmanager
-def fake_upload_index(*answers: Answer) -> Iterator[FakeUploadIndex]:
+def fake_upload_index(
+    *answers: Answer, by_file: dict[str, Answer] | None = None, delay: float = 0.0
+) -> Iterator[FakeUploadIndex]:
     """Answers uploads in order; once the script runs out, every upload gets 200."""
-    state = FakeUploadIndex("", list(answers))
+    state = FakeUploadIndex("", list(answers), by_file=by_file or {}, delay=delay)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             marker = b'name="content"; filename="'
             start = body.find(marker) + len(marker)
-            state.received.append(body[start : body.find(b'"', start)].decode())
-            answer = state.answers.pop(0) if state.answers else Answer(200, "OK")
+            name = body[start : body.find(b'"', start)].decode()
+            with state.lock:
+                state.received.append(name)
+                state.in_flight += 1
+                state.most_in_flight = max(state.most_in_flight, state.in_flight)
+                answer = state.by_file.get(name) or (
+                    state.answers.pop(0) if state.answers else Answer(200, "OK")
+                )
+            time.sleep(state.delay)
+            with state.lock:
+                state.in_flight -= 1
             payload = answer.body.encode()
             self.send_response(answer.status, answer.reason or None)
             for name, value in answer.headers.items():

@@ -13,7 +13,7 @@ from pypi_release.listing import IndexReader
 from pypi_release.net import RetryPolicy
 from pypi_release.upload import FileResult, upload_release
 from tests.support.action import assert_no_secret
-from tests.support.distfiles import make_release
+from tests.support.distfiles import make_release, make_wheel
 from tests.support.fake_pypi import Answer, fake_upload_index
 from tests.support.index import free_port
 
@@ -29,7 +29,7 @@ def dists(tmp_path: Path) -> tuple[Distribution, ...]:
 
 
 def upload(
-    dists: tuple[Distribution, ...], url: str, *, skip_existing: bool = False
+    dists: tuple[Distribution, ...], url: str, *, skip_existing: bool = False, concurrency: int = 1
 ) -> tuple[list[FileResult], str]:
     out = io.StringIO()
     console = Console(in_actions=True, out=out)
@@ -37,7 +37,14 @@ def upload(
     policy = RetryPolicy(attempts=2, backoff=0.01, timeout=5)
     reader = IndexReader(url, "", console, policy)
     results = upload_release(
-        dists, url, TOKEN, console, skip_existing=skip_existing, reader=reader, policy=policy
+        dists,
+        url,
+        TOKEN,
+        console,
+        skip_existing=skip_existing,
+        reader=reader,
+        policy=policy,
+        concurrency=concurrency,
     )
     return results, out.getvalue()
 
@@ -114,3 +121,50 @@ def test_an_unreachable_index_is_a_clear_error(dists: tuple[Distribution, ...]) 
     error = results[0].error
     assert error is not None
     assert "could not reach" in str(error)
+
+
+@pytest.fixture
+def many(tmp_path: Path) -> tuple[Distribution, ...]:
+    folder = tmp_path / "many"
+    make_release(folder)
+    for n in range(11):
+        make_wheel(folder, "demo-pkg", "1.0", tag=f"cp3{n}-cp3{n}-manylinux_2_17_x86_64")
+    console = Console(in_actions=False, out=io.StringIO(), err=io.StringIO())
+    return inspect_release(folder, None, console, verify_metadata=False, pypi=True).distributions
+
+
+def test_the_first_file_goes_alone_then_several_at_a_time(many: tuple[Distribution, ...]) -> None:
+    with fake_upload_index(delay=0.2) as index:
+        results, _ = upload(many, index.url, concurrency=4)
+
+    assert index.received[0] == "demo_pkg-1.0.tar.gz"
+    assert sorted(index.received) == sorted(d.filename for d in many)  # each file once
+    assert index.most_in_flight == 4
+    assert [r.filename for r in results] == [d.filename for d in many]  # the files' order
+    assert {r.status for r in results} == {"uploaded"}
+
+
+def test_one_at_a_time_when_asked(many: tuple[Distribution, ...]) -> None:
+    with fake_upload_index(delay=0.02) as index:
+        upload(many[:4], index.url, concurrency=1)
+
+    assert index.most_in_flight == 1
+
+
+def test_a_refusal_stops_new_uploads_and_the_rest_say_not_attempted(
+    many: tuple[Distribution, ...],
+) -> None:
+    refused = many[1].filename
+    with fake_upload_index(
+        by_file={refused: Answer.warehouse(400, "'Foo' is not a valid classifier.")}, delay=0.1
+    ) as index:
+        results, _ = upload(many, index.url, concurrency=2)
+
+    statuses = {r.filename: r.status for r in results}
+    assert statuses[refused] == "failed"
+    assert statuses[many[0].filename] == "uploaded"
+    assert "not-attempted" in statuses.values()
+    attempted = set(index.received)
+    assert {name for name, status in statuses.items() if status == "not-attempted"}.isdisjoint(
+        attempted
+    )
