@@ -7,10 +7,11 @@ each project has exactly one sdist.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+import email.message
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -23,7 +24,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from .console import Console, captured_rich_output
+from .console import Console
 from .errors import InspectError
 
 Kind = Literal["sdist", "wheel"]
@@ -36,6 +37,14 @@ ACCEPTED_METADATA_VERSIONS = frozenset(
 
 
 @dataclass(frozen=True)
+class Description:
+    """The long description and its content type, as the metadata gives them (None: absent)."""
+
+    text: str | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
 class Distribution:
     path: Path
     kind: Kind
@@ -44,6 +53,7 @@ class Distribution:
     metadata_version: str
     size: int
     sha256: str
+    description: Description = field(default=Description(), repr=False)
 
     @property
     def filename(self) -> str:
@@ -131,6 +141,9 @@ def _read(path: Path) -> Distribution:
         metadata_version=package.metadata.get("metadata_version", ""),
         size=path.stat().st_size,
         sha256=package.sha2_digest or "",
+        description=Description(
+            package.metadata.get("description"), package.metadata.get("description_content_type")
+        ),
     )
 
 
@@ -183,39 +196,79 @@ def _check_consistency(distributions: list[Distribution], *, pypi: bool) -> None
             )
 
 
-@contextmanager
-def _capture_twine_log() -> Iterator[list[str]]:
-    messages: list[str] = []
-
-    class _Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            messages.append(record.getMessage())
-
-    logger = logging.getLogger("twine.commands.check")
-    handler = _Collect(level=logging.WARNING)
-    logger.addHandler(handler)
-    saved, logger.propagate = logger.propagate, False
-    try:
-        yield messages
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = saved
+@dataclass(frozen=True)
+class _Verdict:
+    warnings: tuple[str, ...]
+    render_errors: str | None  # docutils' report when the reStructuredText does not render
 
 
-def twine_check(distributions: Sequence[Distribution], console: Console) -> None:
-    """`twine check --strict`, in-process: the long description must render on the index."""
-    from twine.commands.check import check
+class _RenderReport(io.StringIO):
+    """docutils' warnings, reworded as twine check words them ("line 3: Warning: ...")."""
 
+    def write(self, text: str) -> int:
+        found = _DOCUTILS_REPORT.search(text)
+        if found:
+            text = (
+                f"line {found['line']}: {found['level'].capitalize()}: "
+                f"{found['message'].rstrip()}\n"
+            )
+        return super().write(text)
+
+
+_DOCUTILS_REPORT = re.compile(
+    r"^<string>:(?P<line>(?:\d+)?): \((?P<level>DEBUG|INFO|WARNING|ERROR|SEVERE)/(\d+)?\) "
+    r"(?P<message>.*)",
+    re.DOTALL | re.MULTILINE,
+)
+
+
+def _judge(description: Description) -> _Verdict:
+    """twine check's rules (twine/commands/check.py): a missing content type or description is
+    a warning (a failure under --strict); text/markdown and text/plain always render; any
+    other type is rendered as reStructuredText, which must render without errors."""
+    warnings: list[str] = []
+    content_type = description.content_type
+    if content_type is None:
+        warnings.append("`long_description_content_type` missing. defaulting to `text/x-rst`.")
+        content_type = "text/x-rst"
+    header = email.message.EmailMessage()
+    header["content-type"] = content_type
+    media_type, params = header.get_content_type(), dict(header["content-type"].params)
+    text = description.text
+    if not text or text.rstrip() == "UNKNOWN":
+        warnings.append("`long_description` missing.")
+        return _Verdict(tuple(warnings), None)
+    if media_type in ("text/markdown", "text/plain"):
+        return _Verdict(tuple(warnings), None)
+    import readme_renderer.rst  # docutils: a quarter second, loaded only for rST
+
+    report = _RenderReport()
+    rendered = readme_renderer.rst.render(text, stream=report, **params)
+    return _Verdict(tuple(warnings), None if rendered is not None else report.getvalue().strip())
+
+
+def check_descriptions(distributions: Sequence[Distribution], console: Console) -> None:
+    """`twine check --strict`: the long description must render on the index. Files that share
+    a description (every wheel of a release, usually) are judged once."""
+    verdicts: dict[Description, _Verdict] = {}
     problems: list[str] = []
-    with console.group("twine check --strict"):
+    with console.group("twine check --strict (the long description must render)"):
         for dist in distributions:
-            with _capture_twine_log() as messages, captured_rich_output() as printed:
-                failed = check([str(dist.path)], strict=True)
-            console.info(printed.getvalue().strip().replace(str(dist.path), dist.filename))
-            for message in messages:
-                console.info(f"  {message}")
-            if failed:
-                problems.append(f"{dist.filename}: " + ("; ".join(messages) or "failed"))
+            if dist.description not in verdicts:
+                verdicts[dist.description] = _judge(dist.description)
+            verdict = verdicts[dist.description]
+            if verdict.render_errors is not None:
+                status = "FAILED"
+                reason = "the long description has markup errors and would not render on the "
+                problems.append(f"{dist.filename}: {reason}index:\n{verdict.render_errors}")
+            elif verdict.warnings:
+                status = "FAILED due to warnings"
+                problems.append(f"{dist.filename}: {'; '.join(verdict.warnings)}")
+            else:
+                status = "PASSED"
+            console.info(f"Checking {dist.filename}: {status}")
+            for warning in verdict.warnings:
+                console.info(f"  {warning}")
     if problems:
         raise InspectError(
             "twine check --strict failed:\n" + "\n".join(problems),
@@ -255,7 +308,7 @@ def inspect_release(
     _check_consistency(list(distributions), pypi=pypi)
     _check_size(distributions, max_file_size)
     if verify_metadata:
-        twine_check(distributions, console)
+        check_descriptions(distributions, console)
     for dist in distributions:
         console.info(f"OK {dist.filename} ({dist.size} bytes, sha256 {dist.sha256})")
     return Release(distributions=distributions, ignored=tuple(ignored))

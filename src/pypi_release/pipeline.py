@@ -31,18 +31,22 @@ from .report import (
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_CRASHED = 0, 1, 2
-# What the stages after the build import: about half a second of CPU (docutils for twine
-# check, rich, requests, twine). The build spends seconds waiting on its subprocesses, so a
-# background thread imports these meanwhile; the main thread joins it before inspecting.
+# What the stages after the build import: about half a second of CPU (requests, twine, rich).
+# A build spends seconds waiting on its subprocesses, so a background thread imports these
+# meanwhile (docutils too, which the description check needs for reStructuredText); the main
+# thread joins it before inspecting. Without a build nothing waits, so nothing extra loads.
 _LATER_IMPORTS = (
-    "requests", "rich", "twine.package", "twine.repository", "twine.commands.check",
+    "requests", "rich", "twine.package", "twine.repository",
     "pypi_release.listing", "pypi_release.upload", "pypi_release.verify",
 )  # fmt: skip
+_LATER_IMPORTS_IF_IDLE = ("readme_renderer.rst",)
 
 
-def _warm_imports() -> threading.Thread:
+def _warm_imports(*, building: bool) -> threading.Thread:
+    names = _LATER_IMPORTS + (_LATER_IMPORTS_IF_IDLE if building else ())
+
     def work() -> None:
-        for name in _LATER_IMPORTS:
+        for name in names:
             try:
                 importlib.import_module(name)
             except Exception:  # noqa: S112 (the stage that needs it reports the failure)
@@ -95,9 +99,9 @@ def _release(
     record: RunRecord,
 ) -> None:
     context = record.context
-    warm = _warm_imports()
     console.stage("Inputs")
     inputs = read_inputs(environ, Path.cwd(), overrides)
+    warm = _warm_imports(building=inputs.build)
     console.verbose = inputs.verbose
     record.repository_url, record.dry_run = inputs.repository_url, inputs.dry_run
     _describe(inputs, console)

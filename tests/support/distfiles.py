@@ -21,16 +21,13 @@ def metadata(
 
 
 def make_wheel(
-    folder: Path, name: str, version: str, *, tag: str = "py3-none-any", payload: bytes = b"",
-    **meta: str,
-) -> Path:  # fmt: skip
+    folder: Path, name: str, version: str, *, tag: str = "py3-none-any", **meta: str
+) -> Path:
     stem = f"{name.replace('-', '_')}-{version}"
     path = folder / f"{stem}-{tag}.whl"
     info = f"{stem}.dist-info"
     with zipfile.ZipFile(path, "w") as wheel:
         wheel.writestr(f"{name.replace('-', '_')}/__init__.py", "")
-        if payload:  # bytes that make the file as large as a real one
-            wheel.writestr(f"{name.replace('-', '_')}/_data.bin", payload)
         wheel.writestr(f"{info}/METADATA", metadata(name, version, **meta))
         wheel.writestr(
             f"{info}/WHEEL",

@@ -99,3 +99,68 @@ def test_twine_check_strict_refuses_a_description_that_will_not_render(tmp_path:
     assert "demo_pkg-1.0.tar.gz" in str(caught.value)
     assert "verify-metadata: false" in caught.value.hint
     assert inspect(tmp_path, verify=False).projects == {"demo-pkg": "1.0"}
+
+
+BROKEN_RST = "Title\n=====\n\n.. bogus-directive:: x\n\n`unclosed\n"
+GOOD_RST = "Title\n=====\n\nSome *text*.\n"
+DESCRIPTIONS = {  # id: (description, content type; "" leaves the header out, as twine sees it)
+    "markdown": ("# Title\n\nText.\n", "text/markdown"),
+    "markdown-with-charset": ("# Title\n", "text/markdown; charset=UTF-8; variant=GFM"),
+    "plain": ("just text\n", "text/plain"),
+    "good-rst": (GOOD_RST, "text/x-rst"),
+    "broken-rst": (BROKEN_RST, "text/x-rst"),
+    "broken-rst-as-markdown": (BROKEN_RST, "text/markdown"),
+    "unknown-type": (BROKEN_RST, "text/asciidoc"),
+    "no-content-type": (GOOD_RST, ""),
+    "no-description": ("", "text/markdown"),
+    "unknown-description": ("UNKNOWN\n", "text/markdown"),
+}
+
+
+@pytest.mark.parametrize("case", list(DESCRIPTIONS))
+def test_description_check_agrees_with_twine_check_strict(tmp_path: Path, case: str) -> None:
+    """Our check replaces twine's (to load docutils only for rST, and judge a shared description
+    once): the real `twine check --strict` on the same file must reach the same verdict."""
+    from twine.commands.check import check
+    from twine.exceptions import InvalidDistribution
+
+    description, content_type = DESCRIPTIONS[case]
+    meta = {"description": description, "content_type": content_type}
+    make_sdist(tmp_path, "demo-pkg", "1.0", metadata_version="2.1", **meta)
+    wheel = make_wheel(tmp_path, "demo-pkg", "1.0", metadata_version="2.1", **meta)
+    try:
+        twine_fails, invalid = check([str(wheel)], strict=True), False
+    except InvalidDistribution:  # metadata twine refuses to read at all: ours refuses it too
+        twine_fails, invalid = True, True
+
+    refusal = None
+    try:
+        inspect(tmp_path)
+    except InspectError as exc:
+        refusal = exc.message
+    ours_fails = refusal is not None
+    assert ours_fails == twine_fails
+    assert invalid or refusal is None or "twine check --strict failed" in refusal
+    assert ours_fails == (case not in ("markdown", "markdown-with-charset", "plain", "good-rst",
+                                       "broken-rst-as-markdown"))  # fmt: skip
+
+
+def test_a_description_shared_by_many_files_is_judged_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import readme_renderer.rst
+
+    make_sdist(tmp_path, "demo-pkg", "1.0", description=GOOD_RST, content_type="text/x-rst")
+    for tag in ("py3-none-any", "cp312-cp312-win_amd64", "cp312-cp312-win32"):
+        make_wheel(tmp_path, "demo-pkg", "1.0", tag=tag, description=GOOD_RST,
+                   content_type="text/x-rst")  # fmt: skip
+    renders: list[str] = []
+    real_render = readme_renderer.rst.render
+
+    def counting_render(text: str, **kwargs: object) -> str | None:
+        renders.append(text)
+        return real_render(text, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(readme_renderer.rst, "render", counting_render)  # a spy: it renders
+    assert len(inspect(tmp_path).distributions) == 4
+    assert renders == [GOOD_RST]
