@@ -15,14 +15,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
+
+from build import ProjectBuilder
+from build.env import DefaultIsolatedEnv
 
 from .console import Console
 from .errors import BuildError
-
-if TYPE_CHECKING:
-    from build import ProjectBuilder
-    from build.env import DefaultIsolatedEnv
 
 Distribution = Literal["sdist", "wheel"]
 _TAIL_LINES = 25
@@ -195,10 +194,6 @@ def _unpack_sdist(sdist: Path, into: Path) -> Path:
 def build_project(
     path: Path, dist_dir: Path, console: Console, environ: Mapping[str, str]
 ) -> BuiltProject:
-    # Imported here: a run with build: false never needs the build machinery.
-    from build import ProjectBuilder
-    from build.env import DefaultIsolatedEnv
-
     epoch, origin = source_date_epoch(path, environ)
     console.info(
         f"SOURCE_DATE_EPOCH={epoch} ({origin})"

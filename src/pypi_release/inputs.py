@@ -240,7 +240,8 @@ def _number(name: str, text: str, *, low: float, high: float, what: str) -> floa
 
 
 def _whole_number(name: str, text: str, *, high: int, hint: str) -> int:
-    if not text.strip().isdigit() or not 1 <= int(text) <= high:
+    # ASCII digits only: "¹".isdigit() is true, yet int() refuses it.
+    if not re.fullmatch(r"\s*[0-9]+\s*", text) or not 1 <= int(text) <= high:
         raise InputError(name, text, f"must be a whole number from 1 to {high}", hint=hint)
     return int(text)
 

@@ -101,6 +101,10 @@ def _release(
     context = record.context
     console.stage("Inputs")
     inputs = read_inputs(environ, Path.cwd(), overrides)
+    if inputs.build:
+        # The build machinery loads only when it is needed, and before the warm-up thread
+        # starts: both hold the GIL while importing, and the build is on the critical path.
+        from .build import build_projects
     warm = _warm_imports(building=inputs.build)
     console.verbose = inputs.verbose
     record.repository_url, record.dry_run = inputs.repository_url, inputs.dry_run
@@ -126,8 +130,6 @@ def _release(
 
     built = None
     if inputs.build:
-        from .build import build_projects  # the build machinery loads only when it is needed
-
         console.stage("Build")
         projects = build_projects(inputs.paths, inputs.dist_dir, console, environ)
         built = [f for p in projects for f in (p.sdist, p.wheel)]

@@ -15,6 +15,7 @@ from pypi_release.inputs import (
     load_input_specs,
     parse_attempts,
     parse_bool,
+    parse_concurrency,
     parse_repository_url,
     parse_size,
     raw_inputs,
@@ -177,7 +178,18 @@ def test_sizes_with_any_unit(number: int, unit: tuple[str, int], space: str) -> 
     assert parse_size("max-file-size", f"{number}{space}{unit[0]}") == number * unit[1]
 
 
-@given(st.text(max_size=12).filter(lambda t: not t.strip().isdigit() or not 1 <= int(t) <= 20))
+@pytest.mark.parametrize("text", ["¹", "²0", "٣"])
+def test_digits_that_are_not_ascii_are_refused(text: str) -> None:
+    with pytest.raises(InputError, match="'upload-concurrency'"):
+        parse_concurrency("upload-concurrency", text)
+
+
+def _whole_number_in_range(text: str) -> bool:
+    digits = text.strip()
+    return digits.isascii() and digits.isdigit() and 1 <= int(digits) <= 20
+
+
+@given(st.text(max_size=12).filter(lambda t: not _whole_number_in_range(t)))
 def test_attempts_outside_one_to_twenty_are_refused(text: str) -> None:
     with pytest.raises(InputError, match="'retry-attempts'"):
         parse_attempts("retry-attempts", text)
