@@ -259,8 +259,10 @@ def check_descriptions(distributions: Sequence[Distribution], console: Console) 
             verdict = verdicts[dist.description]
             if verdict.render_errors is not None:
                 status = "FAILED"
-                reason = "the long description has markup errors and would not render on the "
-                problems.append(f"{dist.filename}: {reason}index:\n{verdict.render_errors}")
+                problems.append(
+                    f"{dist.filename}: the long description has markup errors and would not "
+                    f"render on the index:\n{verdict.render_errors}"
+                )
             elif verdict.warnings:
                 status = "FAILED due to warnings"
                 problems.append(f"{dist.filename}: {'; '.join(verdict.warnings)}")

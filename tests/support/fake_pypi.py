@@ -35,6 +35,7 @@ class FakeUploadIndex:
     delay: float = 0.0  # seconds each upload takes, to see uploads overlap
     in_flight: int = 0
     most_in_flight: int = 0
+    events: list[tuple[str, str]] = field(default_factory=list)  # ("start" | "end", file name)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -53,6 +54,7 @@ def fake_upload_index(
             name = body[start : body.find(b'"', start)].decode()
             with state.lock:
                 state.received.append(name)
+                state.events.append(("start", name))
                 state.in_flight += 1
                 state.most_in_flight = max(state.most_in_flight, state.in_flight)
                 answer = state.by_file.get(name) or (
@@ -61,6 +63,7 @@ def fake_upload_index(
             time.sleep(state.delay)
             with state.lock:
                 state.in_flight -= 1
+                state.events.append(("end", name))
             payload = answer.body.encode()
             self.send_response(answer.status, answer.reason or None)
             for name, value in answer.headers.items():

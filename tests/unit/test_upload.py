@@ -137,7 +137,8 @@ def test_the_first_file_goes_alone_then_several_at_a_time(many: tuple[Distributi
     with fake_upload_index(delay=0.2) as index:
         results, _ = upload(many, index.url, concurrency=4)
 
-    assert index.received[0] == "demo_pkg-1.0.tar.gz"
+    first = "demo_pkg-1.0.tar.gz"
+    assert index.events[:2] == [("start", first), ("end", first)]  # alone: done before the rest
     assert sorted(index.received) == sorted(d.filename for d in many)  # each file once
     assert index.most_in_flight == 4
     assert [r.filename for r in results] == [d.filename for d in many]  # the files' order
