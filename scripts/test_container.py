@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pypi_release.inputs import load_input_specs  # noqa: E402
+from pypi_release._inputs import load_input_specs  # noqa: E402
 from tests.support.action import assert_no_secret, make_workspace, parse_output_file  # noqa: E402
 from tests.support.index import pip_install, pypiserver  # noqa: E402
 

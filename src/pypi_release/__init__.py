@@ -12,7 +12,7 @@ try:
 except PackageNotFoundError:  # running from a checkout that is not installed
     __version__ = "0+unknown"
 
+from ._pipeline import run
 from .cli import main
-from .pipeline import run
 
 __all__ = ["__version__", "main", "run"]

@@ -12,9 +12,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import __version__, pipeline
-from .errors import ReleaseError
-from .inputs import SECRET_INPUTS, InputSpec, load_input_specs
+from . import __version__, _pipeline
+from ._errors import ReleaseError
+from ._inputs import SECRET_INPUTS, InputSpec, load_input_specs
 
 
 def build_parser(specs: dict[str, InputSpec]) -> argparse.ArgumentParser:
@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         specs = load_input_specs()
     except ReleaseError as error:
         print(f"error: {error}", file=sys.stderr)
-        return pipeline.EXIT_FAILED
+        return _pipeline.EXIT_FAILED
     args = vars(build_parser(specs).parse_args(argv))
     overrides: dict[str, str] = {}
     if paths := args.pop("paths"):
@@ -66,4 +66,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides[name] = str(value).lower()
         elif isinstance(value, str):
             overrides[name] = value
-    return pipeline.run(os.environ, overrides=overrides)
+    return _pipeline.run(os.environ, overrides=overrides)

@@ -4,17 +4,17 @@ from pathlib import Path
 
 import pytest
 
-from pypi_release.auth import (
+from pypi_release._context import RunContext, read_context
+from pypi_release._credentials import (
     plan_credentials,
     publisher_form_link,
     scrub_secrets,
     secret_values,
     trusted_publishing_base,
 )
-from pypi_release.context import RunContext, read_context
-from pypi_release.errors import AuthError, ConfigurationError
-from pypi_release.inputs import Inputs, read_inputs
-from pypi_release.oidc import decode_claims, describe_claims
+from pypi_release._errors import AuthError, ConfigurationError
+from pypi_release._inputs import Inputs, read_inputs
+from pypi_release._oidc import decode_claims, describe_claims
 from tests.support.fake_github import github_claims, make_jwt
 
 OIDC = {

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from pypi_release._inputs import load_input_specs
 from pypi_release.cli import build_parser
-from pypi_release.inputs import load_input_specs
 from tests.support.action import make_workspace
 
 

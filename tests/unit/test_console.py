@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import io
 
-from pypi_release.console import Console, escape_data, escape_property
+from pypi_release._console import Console, escape_data, escape_property
 
 
 def make(in_actions: bool) -> tuple[Console, io.StringIO, io.StringIO]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from pypi_release.inputs import load_input_specs
+from pypi_release._inputs import load_input_specs
 
 ROOT = Path(__file__).resolve().parents[2]
 

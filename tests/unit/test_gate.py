@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from packaging.version import InvalidVersion
 
-from pypi_release.console import Console
-from pypi_release.context import RunContext, read_context
-from pypi_release.gate import GateError, check_tag_matches, enforce, run_gate, tag_version
-from pypi_release.inputs import Inputs, read_inputs
+from pypi_release._console import Console
+from pypi_release._context import RunContext, read_context
+from pypi_release._gate import GateError, check_tag_matches, enforce, run_gate, tag_version
+from pypi_release._inputs import Inputs, read_inputs
 from tests.support.fake_github import GITHUB_TOKEN, RUN_ID, SHA, FakeGitHub, fake_github
 
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pypi_release.errors import InputError
-from pypi_release.inputs import (
+from pypi_release._errors import InputError
+from pypi_release._inputs import (
     PYPI_UPLOAD_URL,
     Secret,
     env_names,

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from pypi_release.console import Console
-from pypi_release.errors import InspectError
-from pypi_release.inspect import Release, inspect_release, select_files
+from pypi_release._console import Console
+from pypi_release._errors import InspectError
+from pypi_release._preflight import Release, inspect_release, select_files
 from tests.support.distfiles import make_release, make_sdist, make_wheel
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pypi_release.context import RunContext, read_context
-from pypi_release.errors import UploadError
-from pypi_release.inspect import Distribution, Ignored, Release
-from pypi_release.report import (
+from pypi_release._context import RunContext, read_context
+from pypi_release._errors import UploadError
+from pypi_release._preflight import Distribution, Ignored, Release
+from pypi_release._report import (
     RunRecord,
     outputs,
     project_page,
@@ -14,7 +14,7 @@ from pypi_release.report import (
     where_things_stand,
     write_outputs,
 )
-from pypi_release.upload import FileResult
+from pypi_release._uploading import FileResult
 from tests.support.action import parse_output_file
 
 

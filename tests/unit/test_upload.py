@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from pypi_release.auth import Credentials
-from pypi_release.console import Console
-from pypi_release.inputs import Secret
-from pypi_release.inspect import Distribution, inspect_release
-from pypi_release.listing import IndexReader
-from pypi_release.net import RetryPolicy
-from pypi_release.upload import FileResult, upload_release
+from pypi_release._console import Console
+from pypi_release._credentials import Credentials
+from pypi_release._http import RetryPolicy
+from pypi_release._inputs import Secret
+from pypi_release._listing import IndexReader
+from pypi_release._preflight import Distribution, inspect_release
+from pypi_release._uploading import FileResult, upload_release
 from tests.support.action import assert_no_secret
 from tests.support.distfiles import make_release, make_wheel
 from tests.support.fake_pypi import Answer, fake_upload_index

@@ -15,12 +15,12 @@ from urllib.parse import quote
 
 from packaging.version import InvalidVersion, Version
 
-from .console import Console
-from .context import RunContext
-from .errors import AuthError, ReleaseError
-from .github_api import GitHubApi
-from .inputs import Inputs
-from .oidc import fetch_id_token
+from ._console import Console
+from ._context import RunContext
+from ._errors import AuthError, ReleaseError
+from ._github_api import GitHubApi
+from ._inputs import Inputs
+from ._oidc import fetch_id_token
 
 Outcome = Literal["passed", "failed", "unverified", "skipped"]
 # The gate's own OIDC token is only read here, never sent anywhere: its audience says so.

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from . import net
-from .console import Console
-from .context import RunContext
-from .errors import AuthError, ConfigurationError
-from .inputs import KNOWN_UPLOAD_URLS, KNOWN_WEBSITES, SECRET_INPUTS, Inputs, Secret, env_names
-from .oidc import PERMISSIONS_BLOCK, describe_claims, fetch_id_token
+from . import _http
+from ._console import Console
+from ._context import RunContext
+from ._errors import AuthError, ConfigurationError
+from ._inputs import KNOWN_UPLOAD_URLS, KNOWN_WEBSITES, SECRET_INPUTS, Inputs, Secret, env_names
+from ._oidc import PERMISSIONS_BLOCK, describe_claims, fetch_id_token
 
 # Variables that hold secrets. Removed from our own environment once read, so the build
 # backend and every tool it runs (code from the index, at build time) never see them.
@@ -183,13 +183,13 @@ def mint_token(
     context: RunContext,
     project: str,
     console: Console,
-    policy: net.RetryPolicy,
+    policy: _http.RetryPolicy,
 ) -> Credentials:
     """Exchange the job's OIDC token for a short-lived upload token at the index."""
     assert context.id_token_request is not None
     base = trusted_publishing_base(repository_url)
-    http = net.session()
-    answer = net.request(
+    http = _http.session()
+    answer = _http.request(
         http,
         "GET",
         f"{base}/_/oidc/audience",
@@ -224,7 +224,7 @@ def mint_token(
             "workflows: the exchange is likely to be refused.",
             title="Reusable workflow",
         )
-    minted = net.request(
+    minted = _http.request(
         http, "POST", f"{base}/_/oidc/mint-token", json={"token": id_token.jwt.reveal()},
         what="the index's mint-token endpoint", console=console, policy=policy,
     )  # fmt: skip

@@ -20,8 +20,8 @@ from typing import Literal
 from build import ProjectBuilder
 from build.env import DefaultIsolatedEnv
 
-from .console import Console
-from .errors import BuildError
+from ._console import Console
+from ._errors import BuildError
 
 Distribution = Literal["sdist", "wheel"]
 _TAIL_LINES = 25

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .inputs import Secret
-from .oidc import IdTokenRequest
+from ._inputs import Secret
+from ._oidc import IdTokenRequest
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import net
-from .console import Console
-from .inputs import Secret
+from . import _http
+from ._console import Console
+from ._inputs import Secret
 
 
 @dataclass(frozen=True)
@@ -24,12 +24,12 @@ class ApiAnswer:
 
 class GitHubApi:
     def __init__(
-        self, api_url: str, token: Secret, console: Console, policy: net.RetryPolicy
+        self, api_url: str, token: Secret, console: Console, policy: _http.RetryPolicy
     ) -> None:
         self._base = api_url.rstrip("/")
         self._console = console
         self._policy = policy
-        self._http = net.session()
+        self._http = _http.session()
         self._http.headers.update(
             {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
         )
@@ -37,7 +37,7 @@ class GitHubApi:
             self._http.headers["Authorization"] = f"Bearer {token.reveal()}"
 
     def get(self, path: str, **params: str) -> ApiAnswer:
-        response = net.request(
+        response = _http.request(
             self._http, "GET", f"{self._base}{path}", params=params or None,
             what="the GitHub API", console=self._console, policy=self._policy,
         )  # fmt: skip

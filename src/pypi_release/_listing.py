@@ -23,9 +23,9 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from . import net
-from .console import Console
-from .inputs import KNOWN_WEBSITES
+from . import _http
+from ._console import Console
+from ._inputs import KNOWN_WEBSITES
 
 _SIMPLE_ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
 _LINK = re.compile(r"<a\s[^>]*?href=\"([^\"]*)\"[^>]*>(.*?)</a>", re.I | re.S)
@@ -70,18 +70,18 @@ def parse_simple_page(text: str, content_type: str) -> dict[str, str]:
 
 class IndexReader:
     def __init__(
-        self, repository_url: str, index_url: str, console: Console, policy: net.RetryPolicy
+        self, repository_url: str, index_url: str, console: Console, policy: _http.RetryPolicy
     ) -> None:
         self._repository_url = repository_url
         self._index_url = index_url
         self._website = KNOWN_WEBSITES.get(urlsplit(repository_url).hostname or "")
         self._console = console
         self._policy = policy
-        self._http = net.session()
+        self._http = _http.session()
         self._simple_base: str | None = index_url or None
 
     def _get(self, url: str, **headers: str) -> requests.Response:
-        return net.request(
+        return _http.request(
             self._http, "GET", url, headers=headers, what="the index's listing",
             console=self._console, policy=self._policy,
         )  # fmt: skip
@@ -109,7 +109,7 @@ class IndexReader:
             if self._website and not self._index_url:
                 return self._from_json_api(project, version)
             return self._from_simple_api(project, version)
-        except (net.NetworkError, ValueError, KeyError, TypeError) as exc:
+        except (_http.NetworkError, ValueError, KeyError, TypeError) as exc:
             self._console.debug(f"Could not read the index's listing: {exc}")
             return None
 

@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from .context import RunContext
-from .errors import ReleaseError
-from .gate import OUTCOME_TEXT, GateReport, icon
-from .inputs import KNOWN_WEBSITES
-from .inspect import Release
+from ._context import RunContext
+from ._errors import ReleaseError
+from ._gate import OUTCOME_TEXT, GateReport, icon
+from ._inputs import KNOWN_WEBSITES
+from ._preflight import Release
 
 if TYPE_CHECKING:
-    from .upload import FileResult
+    from ._uploading import FileResult
 
 _STATUS_TEXT = {
     "uploaded": "uploaded",

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import requests
 from requests.adapters import HTTPAdapter
 
-from .auth import Credentials
-from .console import Console, captured_rich_output
-from .errors import UploadError
-from .inspect import Distribution
-from .listing import IndexReader
-from .net import NetworkError, RetryPolicy, is_transient, retrying
+from ._console import Console, captured_rich_output
+from ._credentials import Credentials
+from ._errors import UploadError
+from ._http import NetworkError, RetryPolicy, is_transient, retrying
+from ._listing import IndexReader
+from ._preflight import Distribution
 
 if TYPE_CHECKING:
     from twine.package import PackageFile

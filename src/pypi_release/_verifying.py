@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from .console import Console
-from .errors import ReleaseError
-from .inspect import Distribution
-from .listing import IndexReader
+from ._console import Console
+from ._errors import ReleaseError
+from ._listing import IndexReader
+from ._preflight import Distribution
 
 
 class VerifyError(ReleaseError):

@@ -12,10 +12,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from . import net
-from .console import Console
-from .errors import AuthError
-from .inputs import Secret
+from . import _http
+from ._console import Console
+from ._errors import AuthError
+from ._inputs import Secret
 
 # The claims that decide whether a trusted publisher matches, in the order people read them.
 PUBLISHER_CLAIMS = (
@@ -54,11 +54,11 @@ def decode_claims(jwt: str) -> dict[str, Any]:
 
 
 def fetch_id_token(
-    request: IdTokenRequest, audience: str, console: Console, policy: net.RetryPolicy
+    request: IdTokenRequest, audience: str, console: Console, policy: _http.RetryPolicy
 ) -> IdToken:
     separator = "&" if "?" in request.url else "?"
-    response = net.request(
-        net.session(),
+    response = _http.request(
+        _http.session(),
         "GET",
         f"{request.url}{separator}audience={audience}",
         what="the runner's OIDC token endpoint",

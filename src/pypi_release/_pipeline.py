@@ -15,13 +15,13 @@ import traceback
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
-from . import auth, gate
-from .console import Console
-from .context import read_context
-from .errors import ReleaseError
-from .inputs import Inputs, is_plain_http_to_remote, read_inputs
-from .inspect import inspect_release
-from .report import (
+from . import _credentials, _gate
+from ._console import Console
+from ._context import read_context
+from ._errors import ReleaseError
+from ._inputs import Inputs, is_plain_http_to_remote, read_inputs
+from ._preflight import inspect_release
+from ._report import (
     RunRecord,
     outputs,
     plain_report,
@@ -37,7 +37,7 @@ EXIT_OK, EXIT_FAILED, EXIT_CRASHED = 0, 1, 2
 # thread joins it before inspecting. Without a build nothing waits, so nothing extra loads.
 _LATER_IMPORTS = (
     "requests", "rich", "twine.package", "twine.repository",
-    "pypi_release.listing", "pypi_release.upload", "pypi_release.verify",
+    "pypi_release._listing", "pypi_release._uploading", "pypi_release._verifying",
 )  # fmt: skip
 _LATER_IMPORTS_IF_IDLE = ("readme_renderer.rst",)
 
@@ -69,7 +69,7 @@ def run(
     context = read_context(environ)  # first: whether we are in Actions decides how to print
     console = console or Console(in_actions=context.in_actions)
     # Mask before anything can print: even an invalid-input message must not show a token.
-    for secret in auth.secret_values(environ):
+    for secret in _credentials.secret_values(environ):
         console.add_secret(secret)
     record = RunRecord(context=context)
     try:
@@ -104,7 +104,7 @@ def _release(
     if inputs.build:
         # The build machinery loads only when it is needed, and before the warm-up thread
         # starts: both hold the GIL while importing, and the build is on the critical path.
-        from .build import build_projects
+        from ._building import build_projects
     warm = _warm_imports(building=inputs.build)
     console.verbose = inputs.verbose
     record.repository_url, record.dry_run = inputs.repository_url, inputs.dry_run
@@ -115,18 +115,18 @@ def _release(
     plan = None
     if not inputs.dry_run:
         console.stage("Credentials")
-        plan = auth.plan_credentials(inputs, context, environ)
+        plan = _credentials.plan_credentials(inputs, context, environ)
         console.info(
             f"Token from {plan.token.source}, user {plan.token.username}"
             if plan.token
             else "Trusted publishing: the job's OIDC token is exchanged right before the upload"
         )
-    auth.scrub_secrets(environ)
+    _credentials.scrub_secrets(environ)
 
     console.stage("Deployment gate")
-    record.gate = gate.run_gate(inputs, context, console)
-    gate.log_report(record.gate, console)
-    gate.enforce(record.gate, console, dry_run=inputs.dry_run)
+    record.gate = _gate.run_gate(inputs, context, console)
+    _gate.log_report(record.gate, console)
+    _gate.enforce(record.gate, console, dry_run=inputs.dry_run)
 
     built = None
     if inputs.build:
@@ -141,15 +141,15 @@ def _release(
         built,
         console,
         verify_metadata=inputs.verify_metadata,
-        pypi=auth.is_pypi(inputs.repository_url),
+        pypi=_credentials.is_pypi(inputs.repository_url),
         max_file_size=inputs.max_file_size,
     )
 
     if context.in_actions:
-        tag = gate.check_tag_matches(inputs.check_tag, context, record.release.projects)
+        tag = _gate.check_tag_matches(inputs.check_tag, context, record.release.projects)
         record.gate = record.gate.with_check(tag)
-        gate.log_report(record.gate, console, only=tag.name)
-        gate.enforce(record.gate, console, dry_run=inputs.dry_run)
+        _gate.log_report(record.gate, console, only=tag.name)
+        _gate.enforce(record.gate, console, dry_run=inputs.dry_run)
 
     if inputs.dry_run:
         console.stage("Dry run: nothing uploaded")
@@ -160,8 +160,8 @@ def _release(
     assert plan is not None
     project = next(iter(record.release.projects))
 
-    def mint() -> auth.Credentials:
-        minted = auth.mint_token(
+    def mint() -> _credentials.Credentials:
+        minted = _credentials.mint_token(
             inputs.repository_url, context, project, console, inputs.retry_policy
         )
         console.info(f"Upload token minted by {minted.source}")
@@ -177,9 +177,9 @@ def _release(
                 "attestations yet: the files are uploaded without them.",
                 title="No attestations",
             )
-    from .listing import IndexReader
-    from .upload import upload_release
-    from .verify import verify_release
+    from ._listing import IndexReader
+    from ._uploading import upload_release
+    from ._verifying import verify_release
 
     console.stage("Upload")
     reader = IndexReader(inputs.repository_url, inputs.index_url, console, inputs.retry_policy)

@@ -24,8 +24,8 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from .console import Console
-from .errors import InspectError
+from ._console import Console
+from ._errors import InspectError
 
 Kind = Literal["sdist", "wheel"]
 

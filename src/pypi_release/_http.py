@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .console import Console
-from .errors import ReleaseError
+from ._console import Console
+from ._errors import ReleaseError
 
 if TYPE_CHECKING:
     import requests

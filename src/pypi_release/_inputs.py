@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .errors import ConfigurationError, InputError
-from .net import RetryPolicy
+from ._errors import ConfigurationError, InputError
+from ._http import RetryPolicy
 
 PYPI_UPLOAD_URL = "https://upload.pypi.org/legacy/"
 TESTPYPI_UPLOAD_URL = "https://test.pypi.org/legacy/"
