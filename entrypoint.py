@@ -2,7 +2,7 @@
 
 import os
 
-from pypi_release import run
+from pypi_release import release
 
 if __name__ == "__main__":
-    raise SystemExit(run(os.environ))
+    raise SystemExit(release(os.environ))

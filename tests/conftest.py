@@ -5,8 +5,16 @@ from pathlib import Path
 
 import pytest
 
+from pypi_release import _secrets
 from tests.support.devpi import DevpiIndex, DevpiServer, devpi_server, new_index
 from tests.support.index import IndexServer, pypiserver
+
+
+@pytest.fixture(autouse=True)
+def fresh_secret_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no secrets registered, as a process does."""
+    monkeypatch.setattr(_secrets, "_values", [])
+    monkeypatch.setattr(_secrets, "_listeners", [])
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """pypi-release: turn a pushed tag into a verified PyPI release.
 
-The public API is `run` (the whole pipeline, as the action runs it) and `main` (the CLI).
+The public API is `release` (the whole pipeline, as the action runs it) and `main` (the
+CLI); everything else lives in private modules, one per phase (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ try:
 except PackageNotFoundError:  # running from a checkout that is not installed
     __version__ = "0+unknown"
 
-from ._pipeline import run
+from ._pipeline import release
 from .cli import main
 
-__all__ = ["__version__", "main", "run"]
+__all__ = ["__version__", "main", "release"]

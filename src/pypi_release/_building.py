@@ -1,7 +1,8 @@
-"""Stage 4: build the sdist, then the wheel from that sdist, like `python -m build`.
+"""Build: the sdist, then the wheel from that sdist, like `python -m build`.
 
-Each build runs in a fresh isolated environment that uv installs. The backend's output is
-folded into a log group; on failure its last lines become the error.
+The builds run in an isolated environment that uv installs: one for the sdist, reused for
+the wheel when the unpacked sdist asks for the same build requirements (else a fresh one).
+The backend's output is folded into a log group; on failure its last lines become the error.
 """
 
 from __future__ import annotations

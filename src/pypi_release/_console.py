@@ -1,23 +1,21 @@
 """Everything the action prints goes through one Console.
 
 In GitHub Actions it speaks the runner's workflow commands (annotations, ::group::,
-::add-mask::); elsewhere it prints plain text. Every line passes the secret filter first,
-so a token can reach the log only through ::add-mask:: itself, which the runner consumes.
+::add-mask::); elsewhere it prints plain text. Every line passes the secret registry's filter
+first, so a token can reach the log only through ::add-mask:: itself, which the runner
+consumes; a Console in Actions masks each secret the moment it is registered.
 """
 
 from __future__ import annotations
 
-import io
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-REDACTED = "***"
-# Shorter values are still masked by the runner, but replacing every "x" in our own output
-# would garble the log; no real token is that short.
-_MIN_REDACTED_LENGTH = 4
+from . import _secrets
+
 # The runner turns only the first 4096 characters of a message into an annotation.
 _ANNOTATION_LIMIT = 4000
 
@@ -44,29 +42,25 @@ class Console:
         self._out = out or sys.stdout
         # In Actions one stream keeps annotations in order with the rest of the log.
         self._err = self._out if in_actions else (err or sys.stderr)
-        self._secrets: list[str] = []
         self._group_open = False
         self._lock = threading.Lock()
+        if in_actions:
+            _secrets.subscribe(self._mask)
 
     # -- secrets -------------------------------------------------------------------------
 
     def add_secret(self, value: str) -> None:
-        """Mask `value` from now on: in the runner's log and in everything we print."""
-        for line in value.splitlines() or [value]:
-            line = line.strip()
-            if not line or line in self._secrets:
-                continue
-            if len(line) >= _MIN_REDACTED_LENGTH:
-                self._secrets.append(line)
-                self._secrets.sort(key=len, reverse=True)
-            if self.in_actions:
-                # The one place a secret is written: the runner consumes the command.
-                self._write(self._out, f"::add-mask::{line}")
+        """Treat `value` as secret from now on (most secrets arrive as `Secret` objects,
+        which register themselves)."""
+        _secrets.register(value)
 
-    def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+    def _mask(self, value: str) -> None:
+        # The one place a secret is written: the runner consumes the command.
+        self._write(self._out, f"::add-mask::{value}")
+
+    @staticmethod
+    def redact(text: str) -> str:
+        return _secrets.redact(text)
 
     # -- plain output ----------------------------------------------------------------------
 
@@ -123,20 +117,3 @@ class Console:
         with self._lock:  # uploads run in threads: whole lines, never interleaved
             stream.write(line + "\n")
             stream.flush()
-
-
-@contextmanager
-def captured_rich_output() -> Iterator[io.StringIO]:
-    """Catch what twine prints through rich's global console, so it reaches the log through
-    a Console (secret filter, no wrapping at 80 columns) instead of straight to stdout."""
-    import rich
-
-    buffer = io.StringIO()
-    console = rich.get_console()
-    saved = dict(console.__dict__)
-    rich.reconfigure(file=buffer, width=10_000, color_system=None, soft_wrap=True)
-    try:
-        yield buffer
-    finally:
-        console.__dict__.clear()
-        console.__dict__.update(saved)

@@ -1,4 +1,4 @@
-"""Stage 2: what GitHub says about this run, from the GITHUB_* variables and the event payload.
+"""Context: what GitHub says about this run, from the GITHUB_* variables and the event payload.
 
 Every field is optional: a local run has none of them.
 """
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._inputs import Secret
 from ._oidc import IdTokenRequest
+from ._secrets import Secret
 
 
 @dataclass(frozen=True)

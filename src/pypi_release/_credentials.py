@@ -1,4 +1,4 @@
-"""Stage 6: the credentials the upload will use.
+"""Authenticate: the credentials the upload will use, and their renewal while it runs.
 
 An API token comes from the `password` input or, when that is empty, from TWINE_PASSWORD
 (with TWINE_USERNAME) in the step's env. Without one, trusted publishing: the job's OIDC
@@ -9,21 +9,20 @@ itself happens right before the upload, as the upload token lives 15 minutes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 from . import _http
 from ._console import Console
 from ._context import RunContext
 from ._errors import AuthError, ConfigurationError
-from ._inputs import KNOWN_UPLOAD_URLS, KNOWN_WEBSITES, SECRET_INPUTS, Inputs, Secret, env_names
+from ._index import KnownIndex
+from ._inputs import Inputs
 from ._oidc import PERMISSIONS_BLOCK, describe_claims, fetch_id_token
+from ._secrets import Secret
 
-# Variables that hold secrets. Removed from our own environment once read, so the build
-# backend and every tool it runs (code from the index, at build time) never see them.
-SECRET_VARIABLES = ("TWINE_PASSWORD", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
 # What each refusal code of the mint-token endpoint (warehouse oidc/views.py) asks of you.
 _MINT_ERROR_HINTS = {
     "invalid-publisher": "No trusted publisher on the index matches these claims. Add one for "
@@ -51,31 +50,6 @@ class CredentialPlan:
 
     token: Credentials | None
     trusted_publishing: bool
-
-
-def _secret_variable_names() -> list[str]:
-    return [var for name in SECRET_INPUTS for var in env_names(name)] + list(SECRET_VARIABLES)
-
-
-def secret_values(environ: Mapping[str, str]) -> list[str]:
-    """Every secret present in the environment, to mask before anything can print it."""
-    return [environ[n] for n in _secret_variable_names() if environ.get(n, "").strip()]
-
-
-def scrub_secrets(environ: MutableMapping[str, str]) -> None:
-    for variable in _secret_variable_names():
-        environ.pop(variable, None)
-
-
-def is_pypi(repository_url: str) -> bool:
-    return (urlsplit(repository_url).hostname or "") in KNOWN_UPLOAD_URLS
-
-
-def trusted_publishing_base(repository_url: str) -> str:
-    """PyPI and TestPyPI serve the endpoints on their websites; any other index on the scheme
-    and host of its upload URL."""
-    parts = urlsplit(repository_url)
-    return KNOWN_WEBSITES.get(parts.hostname or "", f"{parts.scheme}://{parts.netloc}")
 
 
 def _api_token(inputs: Inputs, environ: Mapping[str, str]) -> Credentials | None:
@@ -110,7 +84,7 @@ def plan_credentials(
             "trusted-publishing: auto to use the token.",
         )
     if token is not None:
-        if is_pypi(inputs.repository_url) and token.username != "__token__":
+        if inputs.index.is_pypi and token.username != "__token__":
             raise AuthError(
                 f"User {token.username!r} cannot upload to {inputs.repository_url}: PyPI accepts "
                 "only API tokens, with the user name __token__.",
@@ -146,25 +120,25 @@ def plan_credentials(
     return CredentialPlan(None, trusted_publishing=True)
 
 
-def publisher_form_link(base: str, project: str, claims: Mapping[str, Any]) -> str:
+def publisher_form_link(index: KnownIndex, project: str, claims: Mapping[str, Any]) -> str:
     """PyPI's "add a trusted publisher" form, filled in for this repository and workflow."""
     owner, _, repository = str(claims.get("repository", "")).partition("/")
     workflow = str(claims.get("job_workflow_ref") or claims.get("workflow_ref") or "")
-    query = urlencode(
+    return index.publisher_form(
+        project,
         {
-            "provider": "github",
             "owner": owner,
             "repository": repository,
             "workflow_filename": workflow.split("@", 1)[0].rsplit("/", 1)[-1],
-            "environment": claims.get("environment", ""),
-        }
+            "environment": str(claims.get("environment", "")),
+        },
     )
-    return f"{base}/manage/project/{project}/settings/publishing/?{query}"
 
 
 def _mint_refusal(
-    base: str, status: int, body: Any, claims: Mapping[str, Any], project: str
+    index: KnownIndex, status: int, body: Any, claims: Mapping[str, Any], project: str
 ) -> AuthError:
+    base = index.trusted_publishing_base
     errors = body.get("errors") if isinstance(body, dict) else None
     errors = [e for e in errors or [] if isinstance(e, dict)]
     codes = [str(e.get("code", "")) for e in errors]
@@ -174,12 +148,12 @@ def _mint_refusal(
         f"{base} refused trusted publishing ({status}): {said or body or 'no reason given'}.\n"
         f"The job's OIDC token says:\n{describe_claims(dict(claims))}",
         hint=" ".join(hints or ["Check the index's trusted publisher for this project."])
-        + f"\nAdd the publisher: {publisher_form_link(base, project, claims)}",
+        + f"\nAdd the publisher: {publisher_form_link(index, project, claims)}",
     )
 
 
 def mint_token(
-    repository_url: str,
+    index: KnownIndex,
     context: RunContext,
     project: str,
     console: Console,
@@ -187,7 +161,7 @@ def mint_token(
 ) -> Credentials:
     """Exchange the job's OIDC token for a short-lived upload token at the index."""
     assert context.id_token_request is not None
-    base = trusted_publishing_base(repository_url)
+    base = index.trusted_publishing_base
     http = _http.session()
     answer = _http.request(
         http,
@@ -234,6 +208,27 @@ def mint_token(
         body = minted.text[:300]
     token = body.get("token") if isinstance(body, dict) and body.get("success") else None
     if not minted.ok or not isinstance(token, str) or not token:
-        raise _mint_refusal(base, minted.status_code, body, claims, project)
-    console.add_secret(token)
+        raise _mint_refusal(index, minted.status_code, body, claims, project)
     return Credentials("__token__", Secret(token), f"trusted publishing at {base}")
+
+
+class TokenSource:
+    """The upload credentials, shared by the upload threads: when the index says the token
+    expired, the first thread to notice mints a new one (once per run); the others take it."""
+
+    def __init__(self, credentials: Credentials, renew: Callable[[], Credentials] | None) -> None:
+        self.current = credentials
+        self.generation = 0
+        self._renew = renew
+        self._lock = threading.Lock()
+
+    def renewed_after(self, generation: int) -> Credentials | None:
+        with self._lock:
+            if self.generation != generation:
+                return self.current  # another thread renewed it already
+            if self._renew is None:
+                return None
+            renew, self._renew = self._renew, None
+            self.current = renew()
+            self.generation += 1
+            return self.current

@@ -41,7 +41,7 @@ class BuildError(ReleaseError):
     title = "Build failed"
 
 
-class InspectError(ReleaseError):
+class PreflightError(ReleaseError):
     """The distributions are not fit to upload."""
 
     title = "Distribution check failed"
@@ -57,3 +57,21 @@ class UploadError(ReleaseError):
     """The index refused an upload or could not be reached."""
 
     title = "Upload failed"
+
+
+class NetworkError(ReleaseError):
+    """A request could not be completed within the retry policy."""
+
+    title = "Network error"
+
+
+class GateError(ReleaseError):
+    """A deployment-gate check failed: the job may not publish."""
+
+    title = "Deployment gate refused"
+
+
+class VerifyError(ReleaseError):
+    """After the upload, the index does not list the files as built."""
+
+    title = "Verification failed"

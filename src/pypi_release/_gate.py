@@ -1,4 +1,4 @@
-"""Stage 3: the deployment guard, before any slow work.
+"""Gate: the deployment guard, before any slow work.
 
 A team may let anyone tag a release, but only a job in the protected environment, signed off
 by its reviewers, may publish. Each check ends passed, failed, or could not be verified (with
@@ -8,7 +8,7 @@ must be a version (here, before the build) and equal the built version (after th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 from urllib.parse import quote
@@ -17,7 +17,7 @@ from packaging.version import InvalidVersion, Version
 
 from ._console import Console
 from ._context import RunContext
-from ._errors import AuthError, ReleaseError
+from ._errors import AuthError, GateError
 from ._github_api import GitHubApi
 from ._inputs import Inputs
 from ._oidc import fetch_id_token
@@ -26,10 +26,6 @@ Outcome = Literal["passed", "failed", "unverified", "skipped"]
 # The gate's own OIDC token is only read here, never sent anywhere: its audience says so.
 GATE_AUDIENCE = "pypi-release-gate"
 ENVIRONMENT, PROTECTION, APPROVAL, TAG = "Environment", "Protection", "Approval", "Tag = version"
-
-
-class GateError(ReleaseError):
-    title = "Deployment gate refused"
 
 
 @dataclass(frozen=True)
@@ -325,9 +321,10 @@ def log_report(report: GateReport, console: Console, *, only: str | None = None)
             )
 
 
-def enforce(report: GateReport, console: Console, *, dry_run: bool) -> None:
-    """Refuse the release on any failed check; a dry run only warns what a real run would do."""
-    failures = report.failures
+def enforce(checks: Sequence[Check], console: Console, *, dry_run: bool) -> None:
+    """Refuse the release on any failed check among `checks`; a dry run only warns, once per
+    check, what a real run would do."""
+    failures = [c for c in checks if c.outcome == "failed"]
     if not failures:
         return
     first = failures[0]

@@ -8,7 +8,7 @@ from typing import Any
 
 from . import _http
 from ._console import Console
-from ._inputs import Secret
+from ._secrets import Secret
 
 
 @dataclass(frozen=True)

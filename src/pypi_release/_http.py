@@ -10,16 +10,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._console import Console
-from ._errors import ReleaseError
+from ._errors import NetworkError
 
 if TYPE_CHECKING:
     import requests
 
 T = TypeVar("T")
-
-
-class NetworkError(ReleaseError):
-    title = "Network error"
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,17 @@
-"""Stage 1: read the action's inputs exactly as the runner passes them, and validate them.
+"""Inputs: read the action's inputs exactly as the runner passes them, and validate them.
 
-action.yml is the single source of truth for input names and defaults. The runner applies
-those defaults itself; reading them here as well makes a local run behave like a runner run.
+action.yml is the single source of truth for input names, defaults and descriptions; the
+`Inputs` dataclass at the end of this file is the single list in Python (each field names its
+input and its parser). The runner applies action.yml's defaults itself; reading them here as
+well makes a local run behave like a runner run.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,41 +21,8 @@ import yaml
 
 from ._errors import ConfigurationError, InputError
 from ._http import RetryPolicy
-
-PYPI_UPLOAD_URL = "https://upload.pypi.org/legacy/"
-TESTPYPI_UPLOAD_URL = "https://test.pypi.org/legacy/"
-# Hosts whose upload endpoint is known exactly, so a wrong path is certainly a mistake.
-KNOWN_UPLOAD_URLS = {"upload.pypi.org": PYPI_UPLOAD_URL, "test.pypi.org": TESTPYPI_UPLOAD_URL}
-# Their websites: project pages and the trusted-publishing endpoints live there.
-KNOWN_WEBSITES = {"upload.pypi.org": "https://pypi.org", "test.pypi.org": "https://test.pypi.org"}
-_READ_ONLY_HOSTS = {"pypi.org": PYPI_UPLOAD_URL, "files.pythonhosted.org": PYPI_UPLOAD_URL}
-_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
-
-
-class Secret:
-    """A credential. Prints as *** so it cannot leak through a repr, an f-string or a traceback."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('***')" if self._value else "Secret('')"
-
-    __str__ = __repr__
+from ._index import KnownIndex, upload_url_problem
+from ._secrets import Secret
 
 
 @dataclass(frozen=True)
@@ -62,43 +32,6 @@ class InputSpec:
     # None when action.yml has no default, or one the runner evaluates (`${{ github.token }}`).
     default: str | None
     required: bool
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """Every input, parsed and validated. Paths are absolute."""
-
-    paths: tuple[Path, ...]
-    dist_dir: Path
-    build: bool
-    repository_url: str
-    user: str
-    password: Secret
-    verify_metadata: bool
-    skip_existing: bool
-    dry_run: bool
-    verbose: bool
-    environment: str  # "" disables the environment checks
-    require_reviewers: bool
-    check_tag: bool
-    trusted_publishing: str  # one of TRUSTED_PUBLISHING_MODES
-    github_token: Secret
-    attestations: bool
-    index_url: str  # "" = derived from repository-url
-    verify_timeout: float  # 0 = do not verify
-    retry_attempts: int
-    retry_max_seconds: float
-    request_timeout: float
-    max_file_size: int  # bytes; 0 = no limit
-    upload_concurrency: int
-
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy(
-            attempts=self.retry_attempts,
-            max_seconds=self.retry_max_seconds,
-            timeout=self.request_timeout,
-        )
 
 
 TRUSTED_PUBLISHING_MODES = ("auto", "always", "never")
@@ -123,18 +56,18 @@ def load_input_specs(path: Path | None = None) -> dict[str, InputSpec]:
             hint="The action is broken; please report this with the action's version.",
         ) from exc
     specs: dict[str, InputSpec] = {}
-    for name, fields in declared.items():
-        fields = fields or {}
-        default = fields.get("default")
+    for name, declaration in declared.items():
+        declaration = declaration or {}
+        default = declaration.get("default")
         if default is not None:
             default = str(default).lower() if isinstance(default, bool) else str(default)
             if "${{" in default:
                 default = None
         specs[str(name)] = InputSpec(
             name=str(name),
-            description=str(fields.get("description", "")).strip(),
+            description=str(declaration.get("description", "")).strip(),
             default=default,
-            required=bool(fields.get("required", False)),
+            required=bool(declaration.get("required", False)),
         )
     return specs
 
@@ -194,34 +127,9 @@ def parse_bool(name: str, text: str) -> bool:
 
 def parse_repository_url(name: str, text: str) -> str:
     url = text.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(
-            name,
-            text,
-            "is not an http(s) URL",
-            hint=f"Give the index's full upload URL with its scheme, e.g. {PYPI_UPLOAD_URL}",
-        )
-    host = parts.hostname.lower()
-    path = parts.path
-    if host in _READ_ONLY_HOSTS or path.rstrip("/").endswith(("/simple", "/+simple")):
-        upload = _READ_ONLY_HOSTS.get(
-            host, "the index's upload endpoint (often ending in /legacy/)"
-        )
-        raise InputError(
-            name,
-            text,
-            "is a read-only index page, not an upload endpoint (an upload there gets 405)",
-            hint=f"Use {upload}.",
-        )
-    if host in KNOWN_UPLOAD_URLS and url != KNOWN_UPLOAD_URLS[host]:
-        expected = KNOWN_UPLOAD_URLS[host]
-        why = (
-            "lacks the trailing slash (the index redirects, and an upload cannot follow)"
-            if url + "/" == expected
-            else "is not this index's upload endpoint"
-        )
-        raise InputError(name, text, why, hint=f"Use exactly {expected}")
+    problem = upload_url_problem(url)
+    if problem is not None:
+        raise InputError(name, text, problem[0], hint=problem[1])
     return url
 
 
@@ -323,40 +231,12 @@ def _parse_secret(name: str, text: str) -> Secret:
     return Secret(text)
 
 
-_SCALAR_PARSERS: dict[str, Callable[[str, str], Any]] = {
-    "build": parse_bool,
-    "verify-metadata": parse_bool,
-    "skip-existing": parse_bool,
-    "dry-run": parse_bool,
-    "verbose": parse_bool,
-    "repository-url": parse_repository_url,
-    "user": _parse_text,
-    "password": _parse_secret,
-    "environment": parse_environment,
-    "require-reviewers": parse_bool,
-    "check-tag": parse_bool,
-    "trusted-publishing": parse_trusted_publishing,
-    "github-token": _parse_secret,
-    "attestations": parse_bool,
-    "index-url": parse_index_url,
-    "verify-timeout": parse_seconds,
-    "retry-attempts": parse_attempts,
-    "retry-max-seconds": parse_seconds,
-    "request-timeout": parse_positive_seconds,
-    "max-file-size": parse_size,
-    "upload-concurrency": parse_concurrency,
-}
-# Inputs validated against the workspace (below) rather than on their own.
-_PATH_INPUTS = ("path", "dist-dir")
-# Inputs that hold credentials: never offered as command-line options, never echoed.
-SECRET_INPUTS = frozenset({"password", "github-token"})
-
-
-def known_inputs() -> frozenset[str]:
-    return frozenset(_SCALAR_PARSERS) | frozenset(_PATH_INPUTS)
+def _parse_user(name: str, text: str) -> str:
+    return text or "__token__"
 
 
 def parse_project_paths(text: str, workspace: Path) -> tuple[Path, ...]:
+    """The `path` input: one project directory a line, each holding a Python project."""
     entries = [line.strip() for line in text.splitlines() if line.strip()]
     if not entries:
         raise InputError("path", text, "names no directory", hint="Use '.' for the workspace root.")
@@ -403,6 +283,89 @@ def parse_dist_dir(text: str, workspace: Path, *, must_exist: bool) -> Path:
     return resolved
 
 
+def _paths_in(text: str, workspace: Path, scalars: Mapping[str, Any]) -> tuple[Path, ...]:
+    # With build: false nothing is read from the project folders.
+    return parse_project_paths(text, workspace) if scalars["build"] else ()
+
+
+def _dist_dir_in(text: str, workspace: Path, scalars: Mapping[str, Any]) -> Path:
+    return parse_dist_dir(text or "dist", workspace, must_exist=not scalars["build"])
+
+
+ScalarParser = Callable[[str, str], Any]
+WorkspaceParser = Callable[[str, Path, Mapping[str, Any]], Any]
+
+
+def _scalar(name: str, parse: ScalarParser) -> Any:
+    return field(metadata={"input": name, "parse": parse})
+
+
+def _in_workspace(name: str, parse: WorkspaceParser) -> Any:
+    """An input resolved against the workspace, after (and with) every scalar input."""
+    return field(metadata={"input": name, "parse_in_workspace": parse})
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Every input, parsed and validated, in action.yml's order. Paths are absolute."""
+
+    paths: tuple[Path, ...] = _in_workspace("path", _paths_in)
+    dist_dir: Path = _in_workspace("dist-dir", _dist_dir_in)
+    build: bool = _scalar("build", parse_bool)
+    repository_url: str = _scalar("repository-url", parse_repository_url)
+    user: str = _scalar("user", _parse_user)
+    password: Secret = _scalar("password", _parse_secret)
+    verify_metadata: bool = _scalar("verify-metadata", parse_bool)
+    skip_existing: bool = _scalar("skip-existing", parse_bool)
+    dry_run: bool = _scalar("dry-run", parse_bool)
+    verbose: bool = _scalar("verbose", parse_bool)
+    environment: str = _scalar("environment", parse_environment)  # "" = checks off
+    require_reviewers: bool = _scalar("require-reviewers", parse_bool)
+    check_tag: bool = _scalar("check-tag", parse_bool)
+    trusted_publishing: str = _scalar("trusted-publishing", parse_trusted_publishing)
+    github_token: Secret = _scalar("github-token", _parse_secret)
+    attestations: bool = _scalar("attestations", parse_bool)
+    index_url: str = _scalar("index-url", parse_index_url)  # "" = derived from repository-url
+    verify_timeout: float = _scalar("verify-timeout", parse_seconds)  # 0 = do not verify
+    max_file_size: int = _scalar("max-file-size", parse_size)  # bytes; 0 = no limit
+    upload_concurrency: int = _scalar("upload-concurrency", parse_concurrency)
+    retry_attempts: int = _scalar("retry-attempts", parse_attempts)
+    retry_max_seconds: float = _scalar("retry-max-seconds", parse_seconds)
+    request_timeout: float = _scalar("request-timeout", parse_positive_seconds)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            attempts=self.retry_attempts,
+            max_seconds=self.retry_max_seconds,
+            timeout=self.request_timeout,
+        )
+
+    @cached_property
+    def index(self) -> KnownIndex:
+        return KnownIndex(self.repository_url, self.index_url)
+
+
+def input_fields() -> dict[str, str]:
+    """Input name → Inputs field name, in declaration order."""
+    return {f.metadata["input"]: f.name for f in fields(Inputs)}
+
+
+def known_inputs() -> frozenset[str]:
+    return frozenset(input_fields())
+
+
+# Inputs that hold credentials: never offered as command-line options, never echoed.
+SECRET_INPUTS = frozenset(
+    f.metadata["input"] for f in fields(Inputs) if f.metadata.get("parse") is _parse_secret
+)
+
+
+def secret_variables() -> tuple[str, ...]:
+    """The environment variables the secret inputs arrive in (both spellings)."""
+    return tuple(v for name in sorted(SECRET_INPUTS) for v in env_names(name))
+
+
 def read_inputs(
     environ: Mapping[str, str],
     workspace: Path,
@@ -414,37 +377,14 @@ def read_inputs(
     if missing:
         raise ConfigurationError(f"action.yml does not declare the inputs {sorted(missing)}.")
     raw = raw_inputs(environ, specs, overrides)
-    parsed = {name: parser(name, raw[name]) for name, parser in _SCALAR_PARSERS.items()}
-    build = parsed["build"]
-    user = parsed["user"] or "__token__"
-    return Inputs(
-        # With build: false nothing is read from the project folders.
-        paths=parse_project_paths(raw["path"], workspace) if build else (),
-        dist_dir=parse_dist_dir(raw["dist-dir"] or "dist", workspace, must_exist=not build),
-        build=build,
-        repository_url=parsed["repository-url"],
-        user=user,
-        password=parsed["password"],
-        verify_metadata=parsed["verify-metadata"],
-        skip_existing=parsed["skip-existing"],
-        dry_run=parsed["dry-run"],
-        verbose=parsed["verbose"],
-        environment=parsed["environment"],
-        require_reviewers=parsed["require-reviewers"],
-        check_tag=parsed["check-tag"],
-        trusted_publishing=parsed["trusted-publishing"],
-        github_token=parsed["github-token"],
-        attestations=parsed["attestations"],
-        index_url=parsed["index-url"],
-        verify_timeout=parsed["verify-timeout"],
-        retry_attempts=parsed["retry-attempts"],
-        retry_max_seconds=parsed["retry-max-seconds"],
-        request_timeout=parsed["request-timeout"],
-        max_file_size=parsed["max-file-size"],
-        upload_concurrency=parsed["upload-concurrency"],
-    )
-
-
-def is_plain_http_to_remote(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme == "http" and (parts.hostname or "") not in _LOOPBACK_HOSTS
+    scalars = {
+        f.name: f.metadata["parse"](f.metadata["input"], raw[f.metadata["input"]])
+        for f in fields(Inputs)
+        if "parse" in f.metadata
+    }
+    resolved = {
+        f.name: f.metadata["parse_in_workspace"](raw[f.metadata["input"]], workspace, scalars)
+        for f in fields(Inputs)
+        if "parse_in_workspace" in f.metadata
+    }
+    return Inputs(**resolved, **scalars)

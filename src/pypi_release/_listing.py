@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import requests
 from packaging.utils import (
@@ -25,7 +24,8 @@ from packaging.version import Version
 
 from . import _http
 from ._console import Console
-from ._inputs import KNOWN_WEBSITES
+from ._errors import NetworkError
+from ._index import KnownIndex
 
 _SIMPLE_ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
 _LINK = re.compile(r"<a\s[^>]*?href=\"([^\"]*)\"[^>]*>(.*?)</a>", re.I | re.S)
@@ -69,16 +69,12 @@ def parse_simple_page(text: str, content_type: str) -> dict[str, str]:
 
 
 class IndexReader:
-    def __init__(
-        self, repository_url: str, index_url: str, console: Console, policy: _http.RetryPolicy
-    ) -> None:
-        self._repository_url = repository_url
-        self._index_url = index_url
-        self._website = KNOWN_WEBSITES.get(urlsplit(repository_url).hostname or "")
+    def __init__(self, index: KnownIndex, console: Console, policy: _http.RetryPolicy) -> None:
+        self._index = index
         self._console = console
         self._policy = policy
         self._http = _http.session()
-        self._simple_base: str | None = index_url or None
+        self._simple_base: str | None = None
 
     def _get(self, url: str, **headers: str) -> requests.Response:
         return _http.request(
@@ -87,34 +83,34 @@ class IndexReader:
         )  # fmt: skip
 
     def _simple_root(self) -> str | None:
-        """Which simple index belongs to repository-url: pypiserver serves it at simple/,
-        devpi at +simple/. Asked once."""
+        """Which simple index belongs to the upload URL (asked once)."""
         if self._simple_base is None:
-            base = (
-                self._repository_url
-                if self._repository_url.endswith("/")
-                else self._repository_url + "/"
-            )
-            for candidate in (f"{base}simple/", f"{base}+simple/"):
-                if self._get(candidate, Accept=_SIMPLE_ACCEPT).status_code == 200:
-                    self._simple_base = candidate
-                    break
+            candidates = self._index.simple_candidates()
+            if len(candidates) == 1:
+                self._simple_base = candidates[0]
             else:
-                self._simple_base = ""
+                self._simple_base = next(
+                    (
+                        url
+                        for url in candidates
+                        if self._get(url, Accept=_SIMPLE_ACCEPT).status_code == 200
+                    ),
+                    "",
+                )
         return self._simple_base or None
 
     def release_files(self, project: str, version: str) -> Listing | None:
         """The files the index lists for `project` `version`; None when it cannot be read."""
         try:
-            if self._website and not self._index_url:
-                return self._from_json_api(project, version)
+            json_api = self._index.json_api_url(project, version)
+            if json_api is not None:
+                return self._from_json_api(json_api)
             return self._from_simple_api(project, version)
-        except (_http.NetworkError, ValueError, KeyError, TypeError) as exc:
+        except (NetworkError, ValueError, KeyError, TypeError) as exc:
             self._console.debug(f"Could not read the index's listing: {exc}")
             return None
 
-    def _from_json_api(self, project: str, version: str) -> Listing | None:
-        url = f"{self._website}/pypi/{project}/{version}/json"
+    def _from_json_api(self, url: str) -> Listing | None:
         response = self._get(url, Accept="application/json")
         if response.status_code == 404:
             return Listing({}, url)

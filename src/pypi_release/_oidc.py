@@ -15,7 +15,7 @@ from typing import Any
 from . import _http
 from ._console import Console
 from ._errors import AuthError
-from ._inputs import Secret
+from ._secrets import Secret
 
 # The claims that decide whether a trusted publisher matches, in the order people read them.
 PUBLISHER_CLAIMS = (
@@ -76,7 +76,7 @@ def fetch_id_token(
             f"{response.status_code} {response.reason}.",
             hint="The job needs this block (then re-run):\n" + PERMISSIONS_BLOCK,
         )
-    console.add_secret(value)  # the JWT can be exchanged for an upload token: hide it
+    # A Secret masks itself: the JWT can be exchanged for an upload token.
     return IdToken(Secret(value), decode_claims(value))
 
 

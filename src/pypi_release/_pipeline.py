@@ -1,9 +1,10 @@
-"""The release, top to bottom: inputs, context, credentials, gate, build, inspect, tag check,
-trusted publishing, upload, report.
+"""The release, top to bottom. This is the only place that knows the order of the phases:
 
-Each stage is a module with a few functions over frozen dataclasses; this file is the only
-place that knows their order. Every stage fails fast with a ReleaseError, and the report is
-written whatever happened.
+    inputs → context → credentials plan → gate → build → distributions → preflight
+    → tag = version → authenticate → upload → verify → report
+
+Each phase is one call into its module with a typed result. Every phase fails fast with a
+ReleaseError; the report is written whatever happened, from the RunRecord the phases fill in.
 """
 
 from __future__ import annotations
@@ -14,27 +15,27 @@ import threading
 import traceback
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import _credentials, _gate
+from . import _credentials, _gate, _secrets
 from ._console import Console
-from ._context import read_context
+from ._context import RunContext, read_context
+from ._credentials import CredentialPlan, Credentials
+from ._distributions import Release, collect_release
 from ._errors import ReleaseError
-from ._inputs import Inputs, is_plain_http_to_remote, read_inputs
-from ._preflight import inspect_release
-from ._report import (
-    RunRecord,
-    outputs,
-    plain_report,
-    summary_markdown,
-    where_things_stand,
-    write_outputs,
-)
+from ._inputs import Inputs, read_inputs, secret_variables
+from ._preflight import check_release
+from ._report import RunRecord, report, where_things_stand
+
+if TYPE_CHECKING:
+    from ._listing import IndexReader
 
 EXIT_OK, EXIT_FAILED, EXIT_CRASHED = 0, 1, 2
-# What the stages after the build import: about half a second of CPU (requests, twine, rich).
+# What the phases after the build import: about half a second of CPU (requests, twine, rich).
 # A build spends seconds waiting on its subprocesses, so a background thread imports these
 # meanwhile (docutils too, which the description check needs for reStructuredText); the main
-# thread joins it before inspecting. Without a build nothing waits, so nothing extra loads.
+# thread joins it before the distributions are read. Without a build nothing waits, so
+# nothing extra loads.
 _LATER_IMPORTS = (
     "requests", "rich", "twine.package", "twine.repository",
     "pypi_release._listing", "pypi_release._uploading", "pypi_release._verifying",
@@ -42,38 +43,25 @@ _LATER_IMPORTS = (
 _LATER_IMPORTS_IF_IDLE = ("readme_renderer.rst",)
 
 
-def _warm_imports(*, building: bool) -> threading.Thread:
-    names = _LATER_IMPORTS + (_LATER_IMPORTS_IF_IDLE if building else ())
-
-    def work() -> None:
-        for name in names:
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: S112 (the stage that needs it reports the failure)
-                continue
-        with contextlib.suppress(Exception):  # as above
-            importlib.import_module("rich").get_console()  # its first call sizes the terminal
-
-    thread = threading.Thread(target=work, name="warm-imports", daemon=True)
-    thread.start()
-    return thread
-
-
-def run(
+def release(
     environ: MutableMapping[str, str],
     *,
     overrides: Mapping[str, str] | None = None,
     console: Console | None = None,
 ) -> int:
-    """Run the whole release as the action does. `environ` is os.environ in real runs."""
+    """Run the whole release as the action does; returns the exit code.
+
+    `environ` is os.environ in real runs (inputs as INPUT_* variables); `overrides` are input
+    values that win over it (the CLI's options).
+    """
     context = read_context(environ)  # first: whether we are in Actions decides how to print
     console = console or Console(in_actions=context.in_actions)
-    # Mask before anything can print: even an invalid-input message must not show a token.
-    for secret in _credentials.secret_values(environ):
-        console.add_secret(secret)
+    # Registered (and so masked) before anything can print: even an invalid-input message
+    # must not show a token.
+    _secrets.from_environment(environ, secret_variables())
     record = RunRecord(context=context)
     try:
-        _release(environ, overrides, console, record)
+        _run_phases(environ, overrides, console, record)
         return EXIT_OK
     except ReleaseError as error:
         record.error = error
@@ -89,10 +77,10 @@ def run(
         )
         return EXIT_CRASHED
     finally:
-        _report(record, console, environ)
+        report(record, console, environ)
 
 
-def _release(
+def _run_phases(
     environ: MutableMapping[str, str],
     overrides: Mapping[str, str] | None,
     console: Console,
@@ -101,108 +89,51 @@ def _release(
     context = record.context
     console.stage("Inputs")
     inputs = read_inputs(environ, Path.cwd(), overrides)
-    if inputs.build:
-        # The build machinery loads only when it is needed, and before the warm-up thread
-        # starts: both hold the GIL while importing, and the build is on the critical path.
-        from ._building import build_projects
-    warm = _warm_imports(building=inputs.build)
     console.verbose = inputs.verbose
-    record.repository_url, record.dry_run = inputs.repository_url, inputs.dry_run
+    record.index, record.dry_run = inputs.index, inputs.dry_run
+    warm = _start_warming(inputs)
     _describe(inputs, console)
 
-    # Credentials first: a run that could never upload should fail in seconds, not after
-    # the build. Then drop the secrets from the environment the build backend inherits.
-    plan = None
-    if not inputs.dry_run:
-        console.stage("Credentials")
-        plan = _credentials.plan_credentials(inputs, context, environ)
-        console.info(
-            f"Token from {plan.token.source}, user {plan.token.username}"
-            if plan.token
-            else "Trusted publishing: the job's OIDC token is exchanged right before the upload"
-        )
-    _credentials.scrub_secrets(environ)
-
-    console.stage("Deployment gate")
-    record.gate = _gate.run_gate(inputs, context, console)
-    _gate.log_report(record.gate, console)
-    _gate.enforce(record.gate, console, dry_run=inputs.dry_run)
-
-    built = None
-    if inputs.build:
-        console.stage("Build")
-        projects = build_projects(inputs.paths, inputs.dist_dir, console, environ)
-        built = [f for p in projects for f in (p.sdist, p.wheel)]
-
+    plan = _plan_credentials(inputs, context, environ, console)
+    record.gate = _pass_gate(inputs, context, console)
+    built = _build(inputs, environ, console)
     warm.join()
-    console.stage("Inspect")
-    record.release = inspect_release(
-        inputs.dist_dir,
-        built,
-        console,
-        verify_metadata=inputs.verify_metadata,
-        pypi=_credentials.is_pypi(inputs.repository_url),
-        max_file_size=inputs.max_file_size,
-    )
-
-    if context.in_actions:
-        tag = _gate.check_tag_matches(inputs.check_tag, context, record.release.projects)
-        record.gate = record.gate.with_check(tag)
-        _gate.log_report(record.gate, console, only=tag.name)
-        _gate.enforce(record.gate, console, dry_run=inputs.dry_run)
-
-    if inputs.dry_run:
-        console.stage("Dry run: nothing uploaded")
-        for dist in record.release.distributions:
-            console.info(f"Would upload {dist.filename} to {inputs.repository_url}")
+    record.release = _collect_and_check(inputs, built, console)
+    _check_tag(inputs, record, console)
+    if plan is None:
+        _say_what_would_happen(record.release, inputs, console)
         return
 
-    assert plan is not None
-    project = next(iter(record.release.projects))
-
-    def mint() -> _credentials.Credentials:
-        minted = _credentials.mint_token(
-            inputs.repository_url, context, project, console, inputs.retry_policy
-        )
-        console.info(f"Upload token minted by {minted.source}")
-        return minted
-
-    credentials = plan.token
-    if credentials is None:
-        console.stage("Trusted publishing")
-        credentials = mint()
-        if inputs.attestations:
-            console.warning(
-                "attestations: true, but this version of the action does not make PEP 740 "
-                "attestations yet: the files are uploaded without them.",
-                title="No attestations",
-            )
+    credentials = _authenticate(plan, inputs, context, record.release, console)
     from ._listing import IndexReader
-    from ._uploading import upload_release
-    from ._verifying import verify_release
 
-    console.stage("Upload")
-    reader = IndexReader(inputs.repository_url, inputs.index_url, console, inputs.retry_policy)
-    record.results = upload_release(
-        record.release.distributions,
-        inputs.repository_url,
-        credentials,
-        console,
-        skip_existing=inputs.skip_existing,
-        reader=reader,
-        policy=inputs.retry_policy,
-        renew=mint if plan.trusted_publishing else None,
-        concurrency=inputs.upload_concurrency,
-    )
-    failed = next((r.error for r in record.results if r.error is not None), None)
-    if failed is not None:
-        raise failed
+    reader = IndexReader(inputs.index, console, inputs.retry_policy)
+    _upload(inputs, credentials, plan, reader, record, console)
+    _verify(inputs, reader, record, console)
 
-    if inputs.verify_timeout > 0:
-        console.stage("Verify")
-        record.verified = verify_release(
-            record.release.distributions, reader, console, timeout=inputs.verify_timeout
-        )
+
+# -- the phases, in order -------------------------------------------------------------------
+
+
+def _start_warming(inputs: Inputs) -> threading.Thread:
+    if inputs.build:
+        # The build machinery loads before the warm-up thread starts: both hold the GIL
+        # while importing, and the build is on the critical path.
+        importlib.import_module("pypi_release._building")
+    names = _LATER_IMPORTS + (_LATER_IMPORTS_IF_IDLE if inputs.build else ())
+
+    def work() -> None:
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: S112 (the phase that needs it reports the failure)
+                continue
+        with contextlib.suppress(Exception):  # as above
+            importlib.import_module("rich").get_console()  # its first call sizes the terminal
+
+    thread = threading.Thread(target=work, name="warm-imports", daemon=True)
+    thread.start()
+    return thread
 
 
 def _describe(inputs: Inputs, console: Console) -> None:
@@ -214,7 +145,7 @@ def _describe(inputs: Inputs, console: Console) -> None:
     console.info(f"Index: {inputs.repository_url}")
     if inputs.dry_run:
         console.info("Dry run: building and checking only, no upload.")
-    if is_plain_http_to_remote(inputs.repository_url):
+    if inputs.index.plain_http_to_remote:
         console.warning(
             f"{inputs.repository_url} is plain http to another machine: the token would cross "
             "the network unencrypted. Use https.",
@@ -222,12 +153,137 @@ def _describe(inputs: Inputs, console: Console) -> None:
         )
 
 
-def _report(record: RunRecord, console: Console, environ: Mapping[str, str]) -> None:
-    if output_file := environ.get("GITHUB_OUTPUT"):
-        write_outputs(Path(output_file), outputs(record))
-    if summary_file := environ.get("GITHUB_STEP_SUMMARY"):
-        with Path(summary_file).open("a", encoding="utf-8") as summary:
-            summary.write(console.redact(summary_markdown(record)))
-    if not console.in_actions:
-        console.info("")
-        console.info(plain_report(record))
+def _plan_credentials(
+    inputs: Inputs, context: RunContext, environ: MutableMapping[str, str], console: Console
+) -> CredentialPlan | None:
+    """Which credentials the upload will use (None in a dry run), decided before the build:
+    a run that could never upload fails in seconds. Then the secrets leave the environment
+    the build backend inherits."""
+    plan = None
+    if not inputs.dry_run:
+        console.stage("Credentials")
+        plan = _credentials.plan_credentials(inputs, context, environ)
+        console.info(
+            f"Token from {plan.token.source}, user {plan.token.username}"
+            if plan.token
+            else "Trusted publishing: the job's OIDC token is exchanged right before the upload"
+        )
+    _secrets.remove_from_environment(environ, secret_variables())
+    return plan
+
+
+def _pass_gate(inputs: Inputs, context: RunContext, console: Console) -> _gate.GateReport:
+    console.stage("Deployment gate")
+    gate = _gate.run_gate(inputs, context, console)
+    _gate.log_report(gate, console)
+    _gate.enforce(gate.checks, console, dry_run=inputs.dry_run)
+    return gate
+
+
+def _build(inputs: Inputs, environ: Mapping[str, str], console: Console) -> tuple[Path, ...] | None:
+    """The files this run built, or None with build: false (dist-dir holds the release)."""
+    if not inputs.build:
+        return None
+    from ._building import build_projects
+
+    console.stage("Build")
+    projects = build_projects(inputs.paths, inputs.dist_dir, console, environ)
+    return tuple(f for p in projects for f in (p.sdist, p.wheel))
+
+
+def _collect_and_check(inputs: Inputs, built: tuple[Path, ...] | None, console: Console) -> Release:
+    console.stage("Preflight")
+    release = collect_release(inputs.dist_dir, built, console)
+    check_release(
+        release,
+        console,
+        verify_metadata=inputs.verify_metadata,
+        index=inputs.index,
+        max_file_size=inputs.max_file_size,
+    )
+    return release
+
+
+def _check_tag(inputs: Inputs, record: RunRecord, console: Console) -> None:
+    """The gate's second half, now that the versions are known."""
+    if not record.context.in_actions or record.gate is None or record.release is None:
+        return
+    tag = _gate.check_tag_matches(inputs.check_tag, record.context, record.release.projects)
+    record.gate = record.gate.with_check(tag)
+    _gate.log_report(record.gate, console, only=tag.name)
+    _gate.enforce((tag,), console, dry_run=inputs.dry_run)
+
+
+def _say_what_would_happen(release: Release, inputs: Inputs, console: Console) -> None:
+    console.stage("Dry run: nothing uploaded")
+    for dist in release.distributions:
+        console.info(f"Would upload {dist.filename} to {inputs.repository_url}")
+
+
+def _authenticate(
+    plan: CredentialPlan,
+    inputs: Inputs,
+    context: RunContext,
+    release: Release,
+    console: Console,
+) -> Credentials:
+    if plan.token is not None:
+        return plan.token
+    console.stage("Trusted publishing")
+    credentials = _mint(inputs, context, release, console)
+    if inputs.attestations:
+        console.warning(
+            "attestations: true, but this version of the action does not make PEP 740 "
+            "attestations yet: the files are uploaded without them.",
+            title="No attestations",
+        )
+    return credentials
+
+
+def _mint(inputs: Inputs, context: RunContext, release: Release, console: Console) -> Credentials:
+    project = next(iter(release.projects))
+    minted = _credentials.mint_token(inputs.index, context, project, console, inputs.retry_policy)
+    console.info(f"Upload token minted by {minted.source}")
+    return minted
+
+
+def _upload(
+    inputs: Inputs,
+    credentials: Credentials,
+    plan: CredentialPlan,
+    reader: IndexReader,
+    record: RunRecord,
+    console: Console,
+) -> None:
+    from ._uploading import upload_release
+
+    assert record.release is not None
+    release, context = record.release, record.context
+    console.stage("Upload")
+    record.results = upload_release(
+        release.distributions,
+        inputs.repository_url,
+        credentials,
+        console,
+        skip_existing=inputs.skip_existing,
+        reader=reader,
+        policy=inputs.retry_policy,
+        renew=(lambda: _mint(inputs, context, release, console))
+        if plan.trusted_publishing
+        else None,
+        concurrency=inputs.upload_concurrency,
+    )
+    failed = next((r.error for r in record.results if r.error is not None), None)
+    if failed is not None:
+        raise failed
+
+
+def _verify(inputs: Inputs, reader: IndexReader, record: RunRecord, console: Console) -> None:
+    from ._verifying import verify_release
+
+    if inputs.verify_timeout <= 0 or record.release is None:
+        return
+    console.stage("Verify")
+    record.verified = verify_release(
+        record.release.distributions, reader, console, timeout=inputs.verify_timeout
+    )

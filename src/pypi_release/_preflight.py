@@ -1,8 +1,7 @@
-"""Stage 5: decide exactly which files are the release, and check them before any upload.
+"""Preflight: everything the index would refuse, found before the first byte goes up.
 
-Only sdists (.tar.gz) and wheels (.whl) are ever taken from the dist folder; anything else
-is listed and left alone. All files of one project must agree on its name and version, and
-each project has exactly one sdist.
+All files of one project must agree on its name and version, each project has exactly one
+sdist, no file is larger than the limit, and (verify-metadata) the descriptions render.
 """
 
 from __future__ import annotations
@@ -11,23 +10,14 @@ import email.message
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Literal
+from dataclasses import dataclass
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
 from packaging.version import Version
 
 from ._console import Console
-from ._errors import InspectError
-
-Kind = Literal["sdist", "wheel"]
+from ._distributions import Description, Distribution, Release
+from ._errors import PreflightError
+from ._index import KnownIndex
 
 # The core metadata versions PyPI's upload endpoint accepts (warehouse's forklift
 # validation). 2.5 (PEP 794) is what current hatchling writes by default.
@@ -36,122 +26,11 @@ ACCEPTED_METADATA_VERSIONS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Description:
-    """The long description and its content type, as the metadata gives them (None: absent)."""
-
-    text: str | None = None
-    content_type: str | None = None
-
-
-@dataclass(frozen=True)
-class Distribution:
-    path: Path
-    kind: Kind
-    project: str  # canonical (PEP 503) name
-    version: str
-    metadata_version: str
-    size: int
-    sha256: str
-    description: Description = field(default=Description(), repr=False)
-
-    @property
-    def filename(self) -> str:
-        return self.path.name
-
-
-@dataclass(frozen=True)
-class Ignored:
-    name: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Release:
-    distributions: tuple[Distribution, ...]  # in upload order: each project's sdist first
-    ignored: tuple[Ignored, ...]
-
-    @property
-    def projects(self) -> dict[str, str]:
-        return {d.project: d.version for d in self.distributions}
-
-
-def kind_of(filename: str) -> Kind | None:
-    if filename.endswith(".tar.gz"):
-        return "sdist"
-    if filename.endswith(".whl"):
-        return "wheel"
-    return None
-
-
-def select_files(dist_dir: Path, built: Sequence[Path] | None) -> tuple[list[Path], list[Ignored]]:
-    """Split dist-dir into the files to release and the rest, with the reason for each."""
-    chosen = {p.resolve() for p in built} if built is not None else None
-    candidates: list[Path] = []
-    ignored: list[Ignored] = []
-    entries = sorted(dist_dir.iterdir()) if dist_dir.is_dir() else []
-    for entry in entries:
-        if entry.is_dir():
-            ignored.append(Ignored(entry.name + "/", "a folder"))
-        elif kind_of(entry.name) is None:
-            ignored.append(Ignored(entry.name, "not a distribution (.tar.gz sdist or .whl wheel)"))
-        elif chosen is not None and entry.resolve() not in chosen:
-            ignored.append(Ignored(entry.name, "not built by this run"))
-        else:
-            candidates.append(entry)
-    return candidates, ignored
-
-
-def _read(path: Path) -> Distribution:
-    from twine.exceptions import InvalidDistribution
-    from twine.package import PackageFile
-
-    kind = kind_of(path.name)
-    assert kind is not None
-    try:
-        if kind == "wheel":
-            name, version, _, _ = parse_wheel_filename(path.name)
-        else:
-            name, version = parse_sdist_filename(path.name)
-    except (InvalidWheelFilename, InvalidSdistFilename) as exc:
-        raise InspectError(
-            f"{path.name}: the file name is not a valid {kind} name ({exc}).",
-            hint="Rebuild with an up-to-date build backend; do not rename distribution files.",
-        ) from exc
-    try:
-        package = PackageFile.from_filename(str(path), comment=None)
-    except InvalidDistribution as exc:
-        raise InspectError(
-            f"{path.name}: {exc}.",
-            hint="The file is damaged or its metadata is invalid; rebuild it.",
-        ) from exc
-    meta_name = canonicalize_name(package.metadata["name"])
-    meta_version = Version(package.version)
-    if meta_name != name or meta_version != version:
-        raise InspectError(
-            f"{path.name}: the file name says {name} {version} but its metadata says "
-            f"{meta_name} {meta_version}.",
-            hint="Rebuild the file; do not rename distribution files.",
-        )
-    return Distribution(
-        path=path,
-        kind=kind,
-        project=meta_name,
-        version=str(meta_version),
-        metadata_version=package.metadata.get("metadata_version", ""),
-        size=path.stat().st_size,
-        sha256=package.sha2_digest or "",
-        description=Description(
-            package.metadata.get("description"), package.metadata.get("description_content_type")
-        ),
-    )
-
-
 def _check_size(distributions: Sequence[Distribution], max_file_size: int) -> None:
     too_big = [d for d in distributions if max_file_size and d.size > max_file_size]
     if too_big:
         listing = ", ".join(f"{d.filename} ({d.size:,} bytes)" for d in too_big)
-        raise InspectError(
+        raise PreflightError(
             f"Larger than max-file-size ({max_file_size:,} bytes): {listing}.",
             hint="Make the files smaller (check what the build includes). If the index allows "
             "this project more (PyPI grants higher limits on request), raise max-file-size.",
@@ -166,14 +45,14 @@ def _check_consistency(distributions: list[Distribution], *, pypi: bool) -> None
         versions = sorted({d.version for d in dists})
         if len(versions) > 1:
             listing = ", ".join(f"{d.filename} ({d.version})" for d in dists)
-            raise InspectError(
+            raise PreflightError(
                 f"{project}: the files disagree on the version ({', '.join(versions)}): {listing}.",
                 hint="A release has one version: remove the stale files from dist-dir, "
                 "or build again from a clean folder.",
             )
         sdists = [d.filename for d in dists if d.kind == "sdist"]
         if len(sdists) != 1:
-            raise InspectError(
+            raise PreflightError(
                 f"{project} {versions[0]}: found {len(sdists)} sdists"
                 + (f" ({', '.join(sdists)})" if sdists else "")
                 + ", and a release needs exactly one.",
@@ -182,13 +61,13 @@ def _check_consistency(distributions: list[Distribution], *, pypi: bool) -> None
             )
     for dist in distributions:
         if dist.metadata_version not in ACCEPTED_METADATA_VERSIONS:
-            raise InspectError(
+            raise PreflightError(
                 f"{dist.filename}: Metadata-Version {dist.metadata_version!r} is not one the index "
                 f"accepts ({', '.join(sorted(ACCEPTED_METADATA_VERSIONS))}).",
                 hint="Build with a backend version that writes an accepted metadata version.",
             )
         if pypi and Version(dist.version).local:
-            raise InspectError(
+            raise PreflightError(
                 f"{dist.filename}: the version {dist.version} has a local part (+...), "
                 "which PyPI refuses.",
                 hint="Release a public version: drop the +local part (setuptools-scm: "
@@ -272,45 +151,26 @@ def check_descriptions(distributions: Sequence[Distribution], console: Console) 
             for warning in verdict.warnings:
                 console.info(f"  {warning}")
     if problems:
-        raise InspectError(
+        raise PreflightError(
             "twine check --strict failed:\n" + "\n".join(problems),
             hint="Fix the project's readme metadata (readme = 'README.md' in pyproject.toml sets "
             "both the text and its content type), or set verify-metadata: false.",
         )
 
 
-def _upload_order(distributions: list[Distribution]) -> tuple[Distribution, ...]:
-    projects = list(dict.fromkeys(d.project for d in distributions))
-    return tuple(
-        sorted(
-            distributions, key=lambda d: (projects.index(d.project), d.kind != "sdist", d.filename)
-        )
-    )
-
-
-def inspect_release(
-    dist_dir: Path,
-    built: Sequence[Path] | None,
+def check_release(
+    release: Release,
     console: Console,
     *,
     verify_metadata: bool,
-    pypi: bool,
+    index: KnownIndex,
     max_file_size: int = 0,
-) -> Release:
-    candidates, ignored = select_files(dist_dir, built)
-    for item in ignored:
-        console.info(f"Left alone in {dist_dir.name}/: {item.name} ({item.reason})")
-    if not candidates:
-        raise InspectError(
-            f"No distributions to publish in {dist_dir}.",
-            hint="With build: false, put the .tar.gz and .whl files in dist-dir first "
-            "(actions/download-artifact with merge-multiple: true), or set build: true.",
-        )
-    distributions = _upload_order([_read(path) for path in candidates])
-    _check_consistency(list(distributions), pypi=pypi)
+) -> None:
+    """Raise PreflightError for the first rule the release breaks; log each file that passes."""
+    distributions = release.distributions
+    _check_consistency(list(distributions), pypi=index.is_pypi)
     _check_size(distributions, max_file_size)
     if verify_metadata:
         check_descriptions(distributions, console)
     for dist in distributions:
         console.info(f"OK {dist.filename} ({dist.size} bytes, sha256 {dist.sha256})")
-    return Release(distributions=distributions, ignored=tuple(ignored))

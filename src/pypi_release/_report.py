@@ -1,4 +1,4 @@
-"""Stage 9: tell the workflow and the people what happened.
+"""Report: tell the workflow and the people what happened.
 
 Outputs go to $GITHUB_OUTPUT, a Markdown summary to $GITHUB_STEP_SUMMARY, and a short plain
 report to the terminal outside Actions. The report is written for failed runs too: it says
@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
+from ._console import Console
 from ._context import RunContext
+from ._distributions import Release
 from ._errors import ReleaseError
 from ._gate import OUTCOME_TEXT, GateReport, icon
-from ._inputs import KNOWN_WEBSITES
-from ._preflight import Release
+from ._index import KnownIndex
 
 if TYPE_CHECKING:
     from ._uploading import FileResult
@@ -37,7 +37,7 @@ class RunRecord:
     """What this run did, filled in stage by stage; the report is written from it."""
 
     context: RunContext
-    repository_url: str = ""
+    index: KnownIndex | None = None
     dry_run: bool = False
     release: Release | None = None
     gate: GateReport | None = None
@@ -63,11 +63,6 @@ class RunRecord:
         if self.dry_run:
             return "would upload"
         return "not uploaded"
-
-
-def project_page(repository_url: str, project: str, version: str) -> str | None:
-    base = KNOWN_WEBSITES.get(urlsplit(repository_url).hostname or "")
-    return f"{base}/project/{project}/{version}/" if base else None
 
 
 def outputs(record: RunRecord) -> dict[str, str]:
@@ -119,36 +114,16 @@ def _headline(record: RunRecord) -> str:
 
 def summary_markdown(record: RunRecord) -> str:
     lines = [f"## pypi-release: {_headline(record)}", ""]
-    if record.repository_url:
-        lines.append(f"Index: `{record.repository_url}`")
+    if record.index:
+        lines.append(f"Index: `{record.index.upload_url}`")
     if record.context.tag:
         lines.append(f"Tag: `{record.context.tag}`")
     if record.context.run_url:
         lines.append(f"Run: {record.context.run_url}")
     lines.append("")
+    lines += _files_section(record)
+    lines += _gate_section(record)
     release = record.release
-    if release and release.distributions:
-        lines += ["| File | Size | sha256 | Status |", "| --- | --- | --- | --- |"]
-        for dist in release.distributions:
-            lines.append(
-                f"| `{dist.filename}` | {_size(dist.size)} | `{dist.sha256}` | "
-                f"{record.status_of(dist.filename)} |"
-            )
-        lines.append("")
-        if record.published:
-            for project, version in release.projects.items():
-                page = project_page(record.repository_url, project, version)
-                if page:
-                    lines.append(f"- [{project} {version} on the index]({page})")
-            lines.append("")
-    if record.gate is not None:
-        lines += ["### Deployment gate", "", "| Check | Result | Detail |", "| --- | --- | --- |"]
-        for check in record.gate.checks:
-            detail = check.detail.replace("|", "\\|").replace("\n", " ")
-            lines.append(
-                f"| {check.name} | {icon(check.outcome)} {OUTCOME_TEXT[check.outcome]} | {detail} |"
-            )
-        lines.append("")
     if release and release.ignored:
         lines.append(
             "Left alone in the dist folder (never uploaded): "
@@ -160,6 +135,39 @@ def summary_markdown(record: RunRecord) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _files_section(record: RunRecord) -> list[str]:
+    release = record.release
+    if not (release and release.distributions):
+        return []
+    lines = ["| File | Size | sha256 | Status |", "| --- | --- | --- | --- |"]
+    for dist in release.distributions:
+        lines.append(
+            f"| `{dist.filename}` | {_size(dist.size)} | `{dist.sha256}` | "
+            f"{record.status_of(dist.filename)} |"
+        )
+    lines.append("")
+    if record.published and record.index:
+        for project, version in release.projects.items():
+            page = record.index.project_page(project, version)
+            if page:
+                lines.append(f"- [{project} {version} on the index]({page})")
+        lines.append("")
+    return lines
+
+
+def _gate_section(record: RunRecord) -> list[str]:
+    if record.gate is None:
+        return []
+    lines = ["### Deployment gate", "", "| Check | Result | Detail |", "| --- | --- | --- |"]
+    for check in record.gate.checks:
+        detail = check.detail.replace("|", "\\|").replace("\n", " ")
+        lines.append(
+            f"| {check.name} | {icon(check.outcome)} {OUTCOME_TEXT[check.outcome]} | {detail} |"
+        )
+    lines.append("")
+    return lines
+
+
 def plain_report(record: RunRecord) -> str:
     lines = [_headline(record)]
     release = record.release
@@ -168,8 +176,8 @@ def plain_report(record: RunRecord) -> str:
             f"  {dist.filename}  {_size(dist.size)}  sha256:{dist.sha256}  "
             f"{record.status_of(dist.filename)}"
         )
-    if record.repository_url and release and not record.dry_run:
-        lines.append(f"  index: {record.repository_url}")
+    if record.index and release and not record.dry_run:
+        lines.append(f"  index: {record.index.upload_url}")
     return "\n".join(lines)
 
 
@@ -194,3 +202,15 @@ def where_things_stand(record: RunRecord) -> str | None:
         + ". The built files stay in the dist folder; re-run with "
         "skip-existing: true to finish the release."
     )
+
+
+def report(record: RunRecord, console: Console, environ: Mapping[str, str]) -> None:
+    """Outputs, the job summary and (outside Actions) the plain report, for any run."""
+    if output_file := environ.get("GITHUB_OUTPUT"):
+        write_outputs(Path(output_file), outputs(record))
+    if summary_file := environ.get("GITHUB_STEP_SUMMARY"):
+        with Path(summary_file).open("a", encoding="utf-8") as summary:
+            summary.write(console.redact(summary_markdown(record)))
+    if not console.in_actions:
+        console.info("")
+        console.info(plain_report(record))

@@ -1,4 +1,4 @@
-"""Stage 8: the index lists every file of the release with the sha256 we built.
+"""Verify: the index lists every file of the release with the sha256 we built.
 
 Indexes may lag behind an upload (PyPI's CDN by seconds), so the listing is polled with
 growing pauses until every file is there or the timeout runs out.
@@ -10,13 +10,9 @@ import time
 from collections.abc import Sequence
 
 from ._console import Console
-from ._errors import ReleaseError
+from ._distributions import Distribution
+from ._errors import VerifyError
 from ._listing import IndexReader
-from ._preflight import Distribution
-
-
-class VerifyError(ReleaseError):
-    title = "Verification failed"
 
 
 def verify_release(

@@ -66,4 +66,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides[name] = str(value).lower()
         elif isinstance(value, str):
             overrides[name] = value
-    return _pipeline.run(os.environ, overrides=overrides)
+    return _pipeline.release(os.environ, overrides=overrides)

@@ -142,8 +142,9 @@ def run_action(
     )
 
 
-def make_workspace(root: Path, *samples: str, git: bool = True) -> Path:
-    """Copy sample projects into a fresh workspace (one sample: at its root), committed to git."""
+def make_workspace(root: Path, *samples: str | Path, git: bool = True) -> Path:
+    """Copy sample projects (names under tests/samples, or paths) into a fresh workspace (one
+    sample: at its root), committed to git."""
     import shutil
 
     workspace = root / "workspace"
@@ -152,7 +153,7 @@ def make_workspace(root: Path, *samples: str, git: bool = True) -> Path:
     else:
         workspace.mkdir()
         for sample in samples:
-            shutil.copytree(SAMPLES / sample, workspace / sample)
+            shutil.copytree(SAMPLES / sample, workspace / Path(sample).name)
     if git:
         env = {
             **os.environ,

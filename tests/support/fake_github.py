@@ -1,5 +1,5 @@
 """GitHub, as far as the action talks to it, on loopback: the runner's OIDC token endpoint
-and the REST endpoints the gate reads. Shapes and error bodies as in ../shared/PLATFORM.md."""
+and the REST endpoints the gate reads. Shapes and error bodies as in docs/platform.md."""
 
 from __future__ import annotations
 

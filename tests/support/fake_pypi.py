@@ -1,5 +1,5 @@
 """A loopback stand-in for PyPI's upload endpoint (which cannot run here), answering with the
-documented status lines and bodies of ../shared/PLATFORM.md. pypiserver covers the rest."""
+documented status lines and bodies of docs/platform.md. pypiserver covers the rest."""
 
 from __future__ import annotations
 

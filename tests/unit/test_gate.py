@@ -10,7 +10,8 @@ from packaging.version import InvalidVersion
 
 from pypi_release._console import Console
 from pypi_release._context import RunContext, read_context
-from pypi_release._gate import GateError, check_tag_matches, enforce, run_gate, tag_version
+from pypi_release._errors import GateError
+from pypi_release._gate import check_tag_matches, enforce, run_gate, tag_version
 from pypi_release._inputs import Inputs, read_inputs
 from tests.support.fake_github import GITHUB_TOKEN, RUN_ID, SHA, FakeGitHub, fake_github
 
@@ -91,7 +92,7 @@ def test_every_check_passes_for_a_protected_approved_job(
         ("Environment", "passed"), ("Protection", "passed"), ("Approval", "passed"), ("Tag = version", "passed"),
     ]  # fmt: skip
     assert [(a.user, a.comment) for a in report.approvals] == [("ops-alice", "ship 1.0.0")]
-    enforce(report, quiet(), dry_run=False)
+    enforce(report.checks, quiet(), dry_run=False)
 
 
 def test_environment_names_compare_without_case(tmp_path: Path, github: FakeGitHub) -> None:
@@ -138,5 +139,5 @@ def test_enforce_refuses_with_the_first_failure_and_counts_the_rest(tmp_path: Pa
     with pytest.raises(
         GateError, match=r"(?s)not bound to any environment.*and 2 more failed checks"
     ):
-        enforce(report, quiet(), dry_run=False)
-    enforce(report, quiet(), dry_run=True)  # a dry run only warns
+        enforce(report.checks, quiet(), dry_run=False)
+    enforce(report.checks, quiet(), dry_run=True)  # a dry run only warns

@@ -7,10 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pypi_release._errors import InputError
+from pypi_release._index import PYPI_UPLOAD_URL
 from pypi_release._inputs import (
-    PYPI_UPLOAD_URL,
-    Secret,
     env_names,
+    input_fields,
     known_inputs,
     load_input_specs,
     parse_attempts,
@@ -21,6 +21,7 @@ from pypi_release._inputs import (
     raw_inputs,
     read_inputs,
 )
+from pypi_release._secrets import Secret
 
 
 @pytest.fixture
@@ -29,7 +30,8 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_every_declared_input_has_a_parser_and_every_parser_a_declaration() -> None:
+def test_every_declared_input_is_a_field_and_every_field_a_declaration_in_order() -> None:
+    assert list(load_input_specs()) == list(input_fields())
     assert set(load_input_specs()) == known_inputs()
 
 

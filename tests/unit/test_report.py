@@ -4,12 +4,12 @@ import json
 from pathlib import Path
 
 from pypi_release._context import RunContext, read_context
+from pypi_release._distributions import Distribution, Ignored, Release
 from pypi_release._errors import UploadError
-from pypi_release._preflight import Distribution, Ignored, Release
+from pypi_release._index import KnownIndex
 from pypi_release._report import (
     RunRecord,
     outputs,
-    project_page,
     summary_markdown,
     where_things_stand,
     write_outputs,
@@ -45,7 +45,7 @@ def test_outputs_file_round_trips_single_and_multiline_values(tmp_path: Path) ->
 def test_outputs_of_a_published_release() -> None:
     record = RunRecord(
         RunContext(in_actions=True),
-        repository_url="https://upload.pypi.org/legacy/",
+        index=KnownIndex("https://upload.pypi.org/legacy/"),
         release=RELEASE,
         results=[FileResult("demo-1.0.tar.gz", "uploaded"),
                  FileResult("demo-1.0-py3-none-any.whl", "already-on-index")],
@@ -86,10 +86,10 @@ def test_a_dry_run_or_a_partial_upload_is_not_published() -> None:
 
 def test_project_pages_only_for_indexes_with_known_pages() -> None:
     assert (
-        project_page("https://test.pypi.org/legacy/", "d", "1")
+        KnownIndex("https://test.pypi.org/legacy/").project_page("d", "1")
         == "https://test.pypi.org/project/d/1/"
     )
-    assert project_page("http://127.0.0.1:8080/", "d", "1") is None
+    assert KnownIndex("http://127.0.0.1:8080/").project_page("d", "1") is None
 
 
 def test_context_reads_the_tag_and_works_with_nothing_set() -> None:

@@ -7,10 +7,11 @@ import pytest
 
 from pypi_release._console import Console
 from pypi_release._credentials import Credentials
+from pypi_release._distributions import Distribution, collect_release
 from pypi_release._http import RetryPolicy
-from pypi_release._inputs import Secret
+from pypi_release._index import KnownIndex
 from pypi_release._listing import IndexReader
-from pypi_release._preflight import Distribution, inspect_release
+from pypi_release._secrets import Secret
 from pypi_release._uploading import FileResult, upload_release
 from tests.support.action import assert_no_secret
 from tests.support.distfiles import make_release, make_wheel
@@ -24,7 +25,7 @@ TOKEN = Credentials("__token__", Secret("pypi-SECRET-unit-token-5a5a"), "test")
 def dists(tmp_path: Path) -> tuple[Distribution, ...]:
     make_release(tmp_path / "dist")
     console = Console(in_actions=False, out=io.StringIO(), err=io.StringIO())
-    release = inspect_release(tmp_path / "dist", None, console, verify_metadata=False, pypi=True)
+    release = collect_release(tmp_path / "dist", None, console)
     return release.distributions
 
 
@@ -35,7 +36,7 @@ def upload(
     console = Console(in_actions=True, out=out)
     console.add_secret(TOKEN.password.reveal())
     policy = RetryPolicy(attempts=2, backoff=0.01, timeout=5)
-    reader = IndexReader(url, "", console, policy)
+    reader = IndexReader(KnownIndex(url), console, policy)
     results = upload_release(
         dists,
         url,
@@ -130,7 +131,7 @@ def many(tmp_path: Path) -> tuple[Distribution, ...]:
     for n in range(11):
         make_wheel(folder, "demo-pkg", "1.0", tag=f"cp3{n}-cp3{n}-manylinux_2_17_x86_64")
     console = Console(in_actions=False, out=io.StringIO(), err=io.StringIO())
-    return inspect_release(folder, None, console, verify_metadata=False, pypi=True).distributions
+    return collect_release(folder, None, console).distributions
 
 
 def test_the_first_file_goes_alone_then_several_at_a_time(many: tuple[Distribution, ...]) -> None:

@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 
 from pypi_release._console import Console
-from pypi_release._errors import InspectError
-from pypi_release._preflight import Release, inspect_release, select_files
+from pypi_release._distributions import Release, collect_release, select_files
+from pypi_release._errors import PreflightError
+from pypi_release._index import PYPI_UPLOAD_URL, KnownIndex
+from pypi_release._preflight import check_release
 from tests.support.distfiles import make_release, make_sdist, make_wheel
 
 
@@ -15,7 +17,10 @@ def inspect(
     folder: Path, *, built: list[Path] | None = None, verify: bool = True, pypi: bool = True
 ) -> Release:
     console = Console(in_actions=False, out=io.StringIO(), err=io.StringIO())
-    return inspect_release(folder, built, console, verify_metadata=verify, pypi=pypi)
+    release = collect_release(folder, built, console)
+    index = KnownIndex(PYPI_UPLOAD_URL if pypi else "http://127.0.0.1:1/")
+    check_release(release, console, verify_metadata=verify, index=index)
+    return release
 
 
 def test_only_distributions_are_taken_and_the_rest_is_listed(tmp_path: Path) -> None:
@@ -59,7 +64,7 @@ def test_every_accepted_metadata_version_passes(tmp_path: Path) -> None:
 def test_an_unknown_metadata_version_is_refused_naming_the_file(tmp_path: Path) -> None:
     make_release(tmp_path, metadata_version="3.0")
 
-    with pytest.raises(InspectError, match=r"demo_pkg-1\.0[-.].*metadata") as caught:
+    with pytest.raises(PreflightError, match=r"demo_pkg-1\.0[-.].*metadata") as caught:
         inspect(tmp_path)
     assert "3.0" in str(caught.value)
 
@@ -67,7 +72,7 @@ def test_an_unknown_metadata_version_is_refused_naming_the_file(tmp_path: Path) 
 def test_local_versions_are_refused_for_pypi_only(tmp_path: Path) -> None:
     make_release(tmp_path, version="1.0+local")
 
-    with pytest.raises(InspectError, match="local part"):
+    with pytest.raises(PreflightError, match="local part"):
         inspect(tmp_path)
     assert inspect(tmp_path, pypi=False).projects == {"demo-pkg": "1.0+local"}
 
@@ -75,7 +80,7 @@ def test_local_versions_are_refused_for_pypi_only(tmp_path: Path) -> None:
 def test_a_release_without_an_sdist_is_refused(tmp_path: Path) -> None:
     make_wheel(tmp_path, "demo-pkg", "1.0")
 
-    with pytest.raises(InspectError, match="found 0 sdists"):
+    with pytest.raises(PreflightError, match="found 0 sdists"):
         inspect(tmp_path)
 
 
@@ -94,7 +99,7 @@ def test_twine_check_strict_refuses_a_description_that_will_not_render(tmp_path:
     make_sdist(tmp_path, "demo-pkg", "1.0", description=broken_rst, content_type="text/x-rst")
     make_wheel(tmp_path, "demo-pkg", "1.0", description=broken_rst, content_type="text/x-rst")
 
-    with pytest.raises(InspectError, match="twine check --strict failed") as caught:
+    with pytest.raises(PreflightError, match="twine check --strict failed") as caught:
         inspect(tmp_path)
     assert "demo_pkg-1.0.tar.gz" in str(caught.value)
     assert "verify-metadata: false" in caught.value.hint
@@ -136,7 +141,7 @@ def test_description_check_agrees_with_twine_check_strict(tmp_path: Path, case: 
     refusal = None
     try:
         inspect(tmp_path)
-    except InspectError as exc:
+    except PreflightError as exc:
         refusal = exc.message
     ours_fails = refusal is not None
     assert ours_fails == twine_fails
