@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _http
 from ._console import Console
@@ -22,6 +22,9 @@ from ._index import KnownIndex
 from ._inputs import Inputs
 from ._oidc import PERMISSIONS_BLOCK, describe_claims, fetch_id_token
 from ._secrets import Secret
+
+if TYPE_CHECKING:
+    import requests
 
 # What each refusal code of the mint-token endpoint (warehouse oidc/views.py) asks of you.
 _MINT_ERROR_HINTS = {
@@ -186,8 +189,44 @@ def mint_token(
         raise AuthError(
             f"{base}/_/oidc/audience gave no audience.", hint="Re-run the job."
         ) from exc
-    id_token = fetch_id_token(context.id_token_request, audience, console, policy)
-    claims = id_token.claims
+    claims: dict[str, Any] = {}
+
+    def exchange() -> requests.Response:
+        # A fresh OIDC token for every attempt: the index accepts each token once, so a
+        # retry with the same one could only be refused (invalid-reuse-token).
+        assert context.id_token_request is not None
+        id_token = fetch_id_token(context.id_token_request, audience, console, policy)
+        if not claims:
+            _warn_if_reusable_workflow(id_token.claims, console)
+        claims.clear()
+        claims.update(id_token.claims)
+        return http.post(
+            f"{base}/_/oidc/mint-token", json={"token": id_token.jwt.reveal()},
+            timeout=policy.timeout, allow_redirects=False,  # never carry the token elsewhere
+        )  # fmt: skip
+
+    # Connection errors and 5xx are retried; a refusal (4xx) is final and never retried.
+    minted = _http.retrying(
+        exchange, transient=_http.transient_status, what="the index's mint-token endpoint",
+        console=console, policy=policy,
+    )  # fmt: skip
+    try:
+        body: Any = minted.json()
+    except ValueError:
+        body = minted.text[:300]
+    token = body.get("token") if isinstance(body, dict) and body.get("success") else None
+    if minted.is_redirect:
+        raise AuthError(
+            f"{base}/_/oidc/mint-token answered with a redirect ({minted.status_code}) to "
+            f"{minted.headers.get('Location', '?')[:200]}; the OIDC token was not sent there.",
+            hint="The index's trusted-publishing endpoint moved: check repository-url.",
+        )
+    if not minted.ok or not isinstance(token, str) or not token:
+        raise _mint_refusal(index, minted.status_code, body, claims, project)
+    return Credentials("__token__", Secret(token), f"trusted publishing at {base}")
+
+
+def _warn_if_reusable_workflow(claims: Mapping[str, Any], console: Console) -> None:
     if claims.get("workflow_ref") and claims.get("job_workflow_ref") not in (
         None,
         claims["workflow_ref"],
@@ -198,18 +237,6 @@ def mint_token(
             "workflows: the exchange is likely to be refused.",
             title="Reusable workflow",
         )
-    minted = _http.request(
-        http, "POST", f"{base}/_/oidc/mint-token", json={"token": id_token.jwt.reveal()},
-        what="the index's mint-token endpoint", console=console, policy=policy,
-    )  # fmt: skip
-    try:
-        body: Any = minted.json()
-    except ValueError:
-        body = minted.text[:300]
-    token = body.get("token") if isinstance(body, dict) and body.get("success") else None
-    if not minted.ok or not isinstance(token, str) or not token:
-        raise _mint_refusal(index, minted.status_code, body, claims, project)
-    return Credentials("__token__", Secret(token), f"trusted publishing at {base}")
 
 
 class TokenSource:

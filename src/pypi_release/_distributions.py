@@ -1,17 +1,27 @@
 """Distributions: which files in the dist folder are the release, and what each one is.
 
-Only sdists (.tar.gz) and wheels (.whl) are ever taken from the dist folder; anything else
-is listed and left alone. Each file is read once (name, version, metadata, size, sha256)
-into a `Distribution` that every later phase works from.
+Only regular files named like sdists (.tar.gz) and wheels (.whl) are ever taken; anything
+else is listed and left alone. With `build: false` the sub-folders count too (the layout
+actions/download-artifact gives several artifacts). Each file is read once, with bounds
+(the metadata member's declared size is checked before anything is inflated), into a
+`Distribution` that every later phase works from. Upload order: each project's wheels
+first, its sdist last, so a run stopped part-way never leaves an sdist-only release.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+import stat
+import tarfile
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from packaging.metadata import parse_email
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -19,13 +29,15 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
-from . import _twine
 from ._console import Console
-from ._errors import PreflightError
+from ._errors import PreflightError, Problem
 
 Kind = Literal["sdist", "wheel"]
+# The largest METADATA / PKG-INFO / entry_points.txt read; real ones are a few KiB (a long
+# README inflates them to hundreds). Checked on the member's declared size before reading.
+MEMBER_LIMIT = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,16 @@ class Description:
 
     text: str | None = None
     content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Archive:
+    """What the preflight needs from inside a distribution."""
+
+    top: str  # an sdist's top-level folder; "" for a wheel
+    members: frozenset[str]
+    metadata: bytes  # PKG-INFO or METADATA, raw
+    entry_points: bytes | None = None  # a wheel's entry_points.txt
 
 
 @dataclass(frozen=True)
@@ -46,10 +68,17 @@ class Distribution:
     size: int
     sha256: str
     description: Description = field(default=Description(), repr=False)
+    archive: Archive | None = field(default=None, repr=False, compare=False)
+    origin: str = ""  # the sub-folder of dist-dir it was found in ("" = dist-dir itself)
 
     @property
     def filename(self) -> str:
         return self.path.name
+
+    @property
+    def shown(self) -> str:
+        """The file as the log names it: with its sub-folder when it came from one."""
+        return f"{self.origin}/{self.filename}" if self.origin else self.filename
 
 
 @dataclass(frozen=True)
@@ -60,7 +89,7 @@ class Ignored:
 
 @dataclass(frozen=True)
 class Release:
-    distributions: tuple[Distribution, ...]  # in upload order: each project's sdist first
+    distributions: tuple[Distribution, ...]  # in upload order: wheels, then the sdist
     ignored: tuple[Ignored, ...]
 
     @property
@@ -76,72 +105,241 @@ def kind_of(filename: str) -> Kind | None:
     return None
 
 
-def select_files(dist_dir: Path, built: Sequence[Path] | None) -> tuple[list[Path], list[Ignored]]:
-    """Split dist-dir into the files to release and the rest, with the reason for each."""
-    chosen = {p.resolve() for p in built} if built is not None else None
+def _why_not_regular(path: Path) -> str | None:
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link (only regular files are published)"
+    if not stat.S_ISREG(mode):
+        return "not a regular file"
+    return None
+
+
+def _walk(dist_dir: Path, *, recursive: bool) -> tuple[list[Path], list[Ignored]]:
+    """Every entry of dist-dir (and its sub-folders when `recursive`) that could be a
+    distribution, and the rest with the reason."""
     candidates: list[Path] = []
     ignored: list[Ignored] = []
-    entries = sorted(dist_dir.iterdir()) if dist_dir.is_dir() else []
-    for entry in entries:
-        if entry.is_dir():
-            ignored.append(Ignored(entry.name + "/", "a folder"))
-        elif kind_of(entry.name) is None:
-            ignored.append(Ignored(entry.name, "not a distribution (.tar.gz sdist or .whl wheel)"))
-        elif chosen is not None and entry.resolve() not in chosen:
-            ignored.append(Ignored(entry.name, "not built by this run"))
-        else:
-            candidates.append(entry)
+    folders = [dist_dir]
+    while folders:
+        folder = folders.pop(0)
+        for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
+            shown = entry.relative_to(dist_dir).as_posix()
+            if entry.is_dir() and not entry.is_symlink():
+                if recursive:
+                    folders.append(entry)
+                else:
+                    ignored.append(Ignored(shown + "/", "a folder"))
+            elif kind_of(entry.name) is None:
+                ignored.append(Ignored(shown, "not a distribution (.tar.gz sdist or .whl wheel)"))
+            elif why := _why_not_regular(entry):
+                ignored.append(Ignored(shown, why))
+            else:
+                candidates.append(entry)
     return candidates, ignored
 
 
-def _read(path: Path) -> Distribution:
-    kind = kind_of(path.name)
-    assert kind is not None
+def select_files(dist_dir: Path, built: Sequence[Path] | None) -> tuple[list[Path], list[Ignored]]:
+    """Split dist-dir into the files to release and the rest, with the reason for each.
+    `built`: the files this run built (only they are the release); None: everything there,
+    sub-folders included."""
+    candidates, ignored = _walk(dist_dir, recursive=built is None)
+    if built is None:
+        return candidates, ignored
+    chosen = {p.resolve() for p in built}
+    taken = [p for p in candidates if p.resolve() in chosen]
+    ignored += [
+        Ignored(p.relative_to(dist_dir).as_posix(), "not built by this run")
+        for p in candidates
+        if p.resolve() not in chosen
+    ]
+    return taken, sorted(ignored, key=lambda i: i.name)
+
+
+# -- reading one file -------------------------------------------------------------------------
+
+
+def _bounded(data: bytes | None, name: str) -> bytes:
+    if data is None:
+        raise ValueError(f"{name} cannot be read")
+    return data
+
+
+def _read_sdist(path: Path) -> Archive:
+    with tarfile.open(path, "r:gz") as archive:
+        members = archive.getmembers()
+        names = frozenset(m.name for m in members)
+        tops = {name.split("/", 1)[0] for name in names}
+        if len(tops) != 1:
+            raise ValueError("Incorrect number of top-level directories in sdist")
+        top = tops.pop()
+        info = next((m for m in members if m.name == f"{top}/PKG-INFO"), None)
+        if info is None or not info.isfile():
+            raise ValueError(f"PKG-INFO not found at {top}/PKG-INFO")
+        if info.size > MEMBER_LIMIT:
+            raise ValueError(f"{top}/PKG-INFO is {info.size:,} bytes, more than any real one")
+        reader = archive.extractfile(info)
+        metadata = _bounded(reader.read(MEMBER_LIMIT) if reader else None, "PKG-INFO")
+    return Archive(top=top, members=names, metadata=metadata)
+
+
+def _read_wheel(path: Path) -> Archive:
+    name, version = path.name.split("-", 2)[:2]
+    info_dir = f"{name}-{version}.dist-info"
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: info for info in archive.infolist()}
+
+        def member(inner: str, *, required: bool) -> bytes | None:
+            info = members.get(f"{info_dir}/{inner}")
+            if info is None:
+                if required:
+                    raise ValueError(f"{inner} not found at {info_dir}/{inner}")
+                return None
+            if info.file_size > MEMBER_LIMIT:
+                raise ValueError(f"{info_dir}/{inner} inflates to {info.file_size:,} bytes")
+            with archive.open(info) as stream:
+                return stream.read(MEMBER_LIMIT)
+
+        metadata = _bounded(member("METADATA", required=True), "METADATA")
+        member("WHEEL", required=True)
+        entry_points = member("entry_points.txt", required=False)
+    return Archive(top="", members=frozenset(members), metadata=metadata, entry_points=entry_points)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _name_and_version(path: Path, kind: Kind) -> tuple[str, Version]:
     try:
         if kind == "wheel":
             name, version, _, _ = parse_wheel_filename(path.name)
-        else:
-            name, version = parse_sdist_filename(path.name)
+            return name, version
+        return parse_sdist_filename(path.name)
     except (InvalidWheelFilename, InvalidSdistFilename) as exc:
-        raise PreflightError(
-            f"{path.name}: the file name is not a valid {kind} name ({exc}).",
-            hint="Rebuild with an up-to-date build backend; do not rename distribution files.",
+        raise _Unreadable(
+            f"the file name is not a valid {kind} name ({exc}).",
+            "Rebuild with an up-to-date build backend; do not rename distribution files.",
         ) from exc
-    package = _twine.package_file(path)
-    meta_name = canonicalize_name(package.metadata["name"])
-    meta_version = Version(package.version)
+
+
+class _Unreadable(Exception):
+    def __init__(self, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.fix = fix
+
+
+def read_distribution(path: Path, origin: str = "") -> Distribution:
+    """Read one file; raises PreflightError (one problem) when it is not a distribution."""
+    kind = kind_of(path.name)
+    assert kind is not None
+    try:
+        return _read(path, kind, origin)
+    except _Unreadable as exc:
+        problem = Problem(path.name, "Unreadable file", str(exc), exc.fix)
+    except (ValueError, OSError, EOFError, tarfile.TarError, zipfile.BadZipFile) as exc:
+        problem = Problem(
+            path.name,
+            "Unreadable file",
+            f"cannot be read as {'an sdist' if kind == 'sdist' else 'a wheel'}: {exc}.",
+            "The file is damaged or incomplete: rebuild it (or download the artifact again).",
+        )
+    raise PreflightError.of([problem])
+
+
+def _read(path: Path, kind: Kind, origin: str) -> Distribution:
+    name, version = _name_and_version(path, kind)
+    archive = _read_sdist(path) if kind == "sdist" else _read_wheel(path)
+    raw, _ = parse_email(archive.metadata)
+    try:
+        meta_name = canonicalize_name(str(raw["name"]))
+        meta_version = Version(str(raw["version"]))
+    except (KeyError, InvalidVersion) as exc:
+        raise _Unreadable(
+            f"its metadata has no valid Name and Version ({exc}).",
+            "Rebuild the file with an up-to-date build backend.",
+        ) from exc
     if meta_name != name or meta_version != version:
-        raise PreflightError(
-            f"{path.name}: the file name says {name} {version} but its metadata says "
+        raise _Unreadable(
+            f"the file name says {name} {version} but its metadata says "
             f"{meta_name} {meta_version}.",
-            hint="Rebuild the file; do not rename distribution files.",
+            "Rebuild the file; do not rename distribution files.",
         )
     return Distribution(
         path=path,
         kind=kind,
         project=meta_name,
         version=str(meta_version),
-        metadata_version=package.metadata.get("metadata_version", ""),
+        metadata_version=str(raw.get("metadata_version", "")),
         size=path.stat().st_size,
-        sha256=package.sha2_digest or "",
+        sha256=_sha256(path),
         description=Description(
-            package.metadata.get("description"), package.metadata.get("description_content_type")
+            _unfolded(raw.get("description"), archive.metadata),
+            raw.get("description_content_type"),
         ),
+        archive=archive,
+        origin=origin,
     )
+
+
+def _unfolded(description: str | None, metadata: bytes) -> str | None:
+    """A description given as a `Description:` header (metadata 1.x) has its continuation
+    lines indented by 8 spaces; upload clients (pkginfo) remove them, so the index renders the
+    unfolded text, and so do we."""
+    if description is None or not re.search(rb"(?im)^description:", metadata.split(b"\n\n")[0]):
+        return description
+    return "\n".join(
+        line[8:] if line.startswith(" " * 8) else line for line in description.strip().splitlines()
+    )
+
+
+# -- the release ----------------------------------------------------------------------------
 
 
 def _upload_order(distributions: list[Distribution]) -> tuple[Distribution, ...]:
     projects = list(dict.fromkeys(d.project for d in distributions))
     return tuple(
         sorted(
-            distributions, key=lambda d: (projects.index(d.project), d.kind != "sdist", d.filename)
+            distributions, key=lambda d: (projects.index(d.project), d.kind == "sdist", d.filename)
         )
     )
 
 
+def _one_per_name(
+    distributions: list[Distribution], console: Console
+) -> tuple[list[Distribution], list[Problem]]:
+    """Artifacts may bring the same file twice: identical copies count once, different
+    content under one name is refused (which of them would the index get?)."""
+    kept: dict[str, Distribution] = {}
+    problems = []
+    for dist in distributions:
+        first = kept.get(dist.filename)
+        if first is None:
+            kept[dist.filename] = dist
+        elif first.sha256 == dist.sha256:
+            console.info(f"{dist.shown} is the same file as {first.shown}: published once")
+        else:
+            problems.append(
+                Problem(
+                    dist.filename,
+                    "Two different files, one name",
+                    f"found twice with different content: {first.shown} (sha256 "
+                    f"{first.sha256}) and {dist.shown} (sha256 {dist.sha256}).",
+                    "Keep one of them in dist-dir: two builds of one release disagree.",
+                )
+            )
+    return list(kept.values()), problems
+
+
 def collect_release(dist_dir: Path, built: Sequence[Path] | None, console: Console) -> Release:
     """The release in `dist_dir`: the files `built` by this run, or (None) every distribution
-    there; each read and checked against its own file name, in upload order."""
+    there and in its sub-folders; each read and checked against its own file name."""
     candidates, ignored = select_files(dist_dir, built)
     for item in ignored:
         console.info(f"Left alone in {dist_dir.name}/: {item.name} ({item.reason})")
@@ -149,7 +347,20 @@ def collect_release(dist_dir: Path, built: Sequence[Path] | None, console: Conso
         raise PreflightError(
             f"No distributions to publish in {dist_dir}.",
             hint="With build: false, put the .tar.gz and .whl files in dist-dir first "
-            "(actions/download-artifact with merge-multiple: true), or set build: true.",
+            "(actions/download-artifact), or set build: true.",
         )
-    distributions = _upload_order([_read(path) for path in candidates])
-    return Release(distributions=distributions, ignored=tuple(ignored))
+    read: list[Distribution] = []
+    problems: list[Problem] = []
+    for path in candidates:
+        origin = path.parent.relative_to(dist_dir).as_posix()
+        try:
+            read.append(read_distribution(path, "" if origin == "." else origin))
+        except PreflightError as error:
+            problems += error.problems
+    distributions, clashes = _one_per_name(read, console)
+    if problems or clashes:
+        raise PreflightError.of(problems + clashes)
+    if any(d.origin for d in distributions):
+        for dist in distributions:
+            console.info(f"Found {dist.shown}")
+    return Release(distributions=_upload_order(distributions), ignored=tuple(ignored))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 
 class ReleaseError(Exception):
     """A failure the maintainer can act on: stops the run with one clear error."""
@@ -15,6 +18,10 @@ class ReleaseError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message}\n{self.hint}" if self.hint else self.message
+
+    def annotations(self) -> list[tuple[str, str]]:
+        """(title, text) of each `::error::` this failure prints: one, or one per problem."""
+        return [(self.title, str(self))]
 
 
 class InputError(ReleaseError):
@@ -41,10 +48,51 @@ class BuildError(ReleaseError):
     title = "Build failed"
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One reason a file (or the release) would be refused, with the fix."""
+
+    filename: str  # "" when it is about the release as a whole
+    rule: str  # a short name: "Platform tag", "Classifier", "One sdist", …
+    message: str
+    fix: str = ""
+    # True when it depends on the version (a dry run on a branch only warns about it).
+    version_dependent: bool = False
+
+    def __str__(self) -> str:
+        where = f"{self.filename}: " if self.filename else ""
+        return f"{where}{self.message}" + (f"\n  Fix: {self.fix}" if self.fix else "")
+
+
 class PreflightError(ReleaseError):
-    """The distributions are not fit to upload."""
+    """The distributions are not fit to upload: every problem found, all at once."""
 
     title = "Distribution check failed"
+
+    def __init__(self, message: str, *, hint: str = "", problems: Sequence[Problem] = ()) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = tuple(problems)
+
+    @classmethod
+    def of(cls, problems: Sequence[Problem]) -> PreflightError:
+        files = {p.filename for p in problems if p.filename}
+        head = (
+            f"{len(problems)} problem{'s' * (len(problems) != 1)}"
+            + (f" in {len(files)} file{'s' * (len(files) != 1)}" if files else "")
+            + ": nothing was uploaded."
+        )
+        return cls(
+            head + "\n" + "\n".join(str(p) for p in problems),
+            hint="Fix them and re-run; the built files stay in dist-dir.",
+            problems=problems,
+        )
+
+    def annotations(self) -> list[tuple[str, str]]:
+        if not self.problems:
+            return super().annotations()
+        return [
+            (f"{p.rule}: {p.filename}" if p.filename else p.rule, str(p)) for p in self.problems
+        ]
 
 
 class AuthError(ReleaseError):
@@ -75,3 +123,10 @@ class VerifyError(ReleaseError):
     """After the upload, the index does not list the files as built."""
 
     title = "Verification failed"
+
+
+class IndexAnswerError(ReleaseError):
+    """The index (or an API) answered in a way we cannot use: a redirect elsewhere, a body
+    too large or malformed."""
+
+    title = "Unexpected answer"

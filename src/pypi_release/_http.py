@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._console import Console
-from ._errors import NetworkError
+from ._errors import IndexAnswerError, NetworkError
 
 if TYPE_CHECKING:
     import requests
@@ -39,6 +39,11 @@ def _transient_errors() -> tuple[type[Exception], ...]:
 
 def is_transient(response: requests.Response) -> bool:
     return response.status_code >= 500
+
+
+def transient_status(response: requests.Response) -> str | None:
+    """The reason to retry an answer (a 5xx), or None for an answer to keep."""
+    return f"{response.status_code} {response.reason}" if is_transient(response) else None
 
 
 def retrying(
@@ -100,8 +105,31 @@ def request(
     kwargs.setdefault("timeout", policy.timeout)
     return retrying(
         lambda: http.request(method, url, **kwargs),
-        transient=lambda r: f"{r.status_code} {r.reason}" if is_transient(r) else None,
+        transient=transient_status,
         what=what,
         console=console,
         policy=policy,
     )
+
+
+def read_bounded(response: requests.Response, limit: int, *, what: str) -> bytes:
+    """The body of a streamed response, refused past `limit` bytes (a hostile or broken
+    server could send without end)."""
+    import requests
+
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise IndexAnswerError(
+                    f"The answer from {what} is larger than {limit:,} bytes; refused.",
+                    hint="Check that the URL points at the index (or API) itself.",
+                )
+            chunks.append(chunk)
+    except requests.RequestException as exc:
+        raise NetworkError(f"Reading the answer from {what} failed: {type(exc).__name__}.") from exc
+    finally:
+        response.close()
+    return b"".join(chunks)

@@ -20,6 +20,8 @@ _NAMES = {"upload.pypi.org": "PyPI", "test.pypi.org": "TestPyPI"}
 # Read-only hosts people paste by mistake, and the upload endpoint they meant.
 _READ_ONLY_HOSTS = {"pypi.org": PYPI_UPLOAD_URL, "files.pythonhosted.org": PYPI_UPLOAD_URL}
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+# The `index-rules` input: whose refusals the preflight checks.
+INDEX_RULES = ("auto", "pypi", "none")
 
 
 def upload_url_problem(url: str) -> tuple[str, str] | None:
@@ -55,7 +57,15 @@ class KnownIndex:
     """The index this run uploads to."""
 
     upload_url: str
-    simple_url: str = ""  # the `index-url` input: "" = derived (see listing_urls)
+    simple_url: str = ""  # the `index-url` input: "" = derived (see simple_candidates)
+    rules_input: str = "auto"  # the `index-rules` input
+
+    @property
+    def rules(self) -> str:
+        """ "pypi" (warehouse's refusals), "basic" (what every index requires) or "none"."""
+        if self.rules_input == "auto":
+            return "pypi" if self.is_pypi else "basic"
+        return self.rules_input
 
     @property
     def _host(self) -> str:

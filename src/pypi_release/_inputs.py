@@ -21,7 +21,7 @@ import yaml
 
 from ._errors import ConfigurationError, InputError
 from ._http import RetryPolicy
-from ._index import KnownIndex, upload_url_problem
+from ._index import INDEX_RULES, KnownIndex, upload_url_problem
 from ._secrets import Secret
 
 
@@ -35,6 +35,7 @@ class InputSpec:
 
 
 TRUSTED_PUBLISHING_MODES = ("auto", "always", "never")
+VERIFY_METADATA_MODES = ("true", "false", "strict")
 
 
 def action_yml_path() -> Path:
@@ -216,6 +217,28 @@ def parse_trusted_publishing(name: str, text: str) -> str:
     return mode
 
 
+def parse_verify_metadata(name: str, text: str) -> str:
+    mode = text.strip().lower()
+    if mode not in VERIFY_METADATA_MODES:
+        raise InputError(
+            name, text, "is not a verify-metadata mode",
+            hint="Accepted values: true (refuse what the index refuses, warn on what twine's "
+            "strict mode adds), strict (refuse both), false (skip the metadata checks).",
+        )  # fmt: skip
+    return mode
+
+
+def parse_index_rules(name: str, text: str) -> str:
+    mode = text.strip().lower()
+    if mode not in INDEX_RULES:
+        raise InputError(
+            name, text, "is not an index-rules mode",
+            hint="Accepted values: auto (PyPI's rules for PyPI and TestPyPI), pypi (PyPI's "
+            "rules for any index), none (only what every index requires).",
+        )  # fmt: skip
+    return mode
+
+
 def parse_environment(name: str, text: str) -> str:
     # GitHub environment names: at most 255 characters, no '/' or control characters.
     if len(text) > 255 or "/" in text or any(ord(c) < 32 for c in text):
@@ -315,7 +338,8 @@ class Inputs:
     repository_url: str = _scalar("repository-url", parse_repository_url)
     user: str = _scalar("user", _parse_user)
     password: Secret = _scalar("password", _parse_secret)
-    verify_metadata: bool = _scalar("verify-metadata", parse_bool)
+    verify_metadata: str = _scalar("verify-metadata", parse_verify_metadata)  # true/false/strict
+    index_rules: str = _scalar("index-rules", parse_index_rules)  # auto/pypi/none
     skip_existing: bool = _scalar("skip-existing", parse_bool)
     dry_run: bool = _scalar("dry-run", parse_bool)
     verbose: bool = _scalar("verbose", parse_bool)
@@ -343,7 +367,7 @@ class Inputs:
 
     @cached_property
     def index(self) -> KnownIndex:
-        return KnownIndex(self.repository_url, self.index_url)
+        return KnownIndex(self.repository_url, self.index_url, self.index_rules)
 
 
 def input_fields() -> dict[str, str]:

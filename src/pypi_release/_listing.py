@@ -9,8 +9,12 @@ after it (to verify what landed).
 from __future__ import annotations
 
 import html
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from packaging.utils import (
@@ -24,17 +28,49 @@ from packaging.version import Version
 
 from . import _http
 from ._console import Console
-from ._errors import NetworkError
+from ._errors import IndexAnswerError, NetworkError
 from ._index import KnownIndex
 
 _SIMPLE_ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
 _LINK = re.compile(r"<a\s[^>]*?href=\"([^\"]*)\"[^>]*>(.*?)</a>", re.I | re.S)
 
 
+# A listing is a page of links: a few MiB even for projects with thousands of files.
+LISTING_LIMIT = 32 * 2**20
+
+
 @dataclass(frozen=True)
 class Listing:
     files: dict[str, str]  # file name -> sha256 hex ("" when the index gives none)
     source: str  # the URL that said so
+    uploaded: dict[str, datetime] = field(default_factory=dict)  # where the index says
+
+    def digest_of(self, filename: str, ours: str) -> Digest:
+        """Whether the index holds `filename` with our sha256: never a match when unknown."""
+        if filename not in self.files:
+            return "absent"
+        held = self.files[filename]
+        if not held:
+            return "unknown"
+        return "same" if held.lower() == ours.lower() else "different"
+
+    @property
+    def created(self) -> datetime | None:
+        """When the release was created (its first file's upload), where the index says."""
+        return min(self.uploaded.values(), default=None)
+
+
+Digest = Literal["absent", "same", "different", "unknown"]
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
 def _release_of(filename: str) -> tuple[str, Version] | None:
@@ -50,15 +86,42 @@ def _release_of(filename: str) -> tuple[str, Version] | None:
     return name, version
 
 
+def _json_object(text: str) -> dict[str, Any]:
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("the answer is not a JSON object")
+    return data
+
+
+def _entries(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    entries = data.get(key) or []
+    if not isinstance(entries, list):
+        raise ValueError(f"{key!r} is not a list")
+    return [e for e in entries if isinstance(e, dict)]
+
+
+def _digest(value: object) -> str:
+    """A sha256 hex digest, or "" when the index gives none (or gives garbage)."""
+    text = str(value or "")
+    return text.lower() if re.fullmatch(r"[0-9a-fA-F]{64}", text) else ""
+
+
+def parse_simple_json(text: str) -> tuple[dict[str, str], dict[str, datetime]]:
+    """PEP 691 JSON: file name → sha256, and upload times (PEP 700) where given."""
+    files: dict[str, str] = {}
+    uploaded: dict[str, datetime] = {}
+    for entry in _entries(_json_object(text), "files"):
+        name = str(entry.get("filename", ""))
+        hashes = entry.get("hashes")
+        files[name] = _digest(hashes.get("sha256") if isinstance(hashes, dict) else None)
+        if stamp := _time(entry.get("upload-time")):
+            uploaded[name] = stamp
+    return files, uploaded
+
+
 def parse_simple_page(text: str, content_type: str) -> dict[str, str]:
     if "json" in content_type:
-        import json
-
-        data = json.loads(text)
-        return {
-            str(f["filename"]): str((f.get("hashes") or {}).get("sha256", ""))
-            for f in data.get("files", [])
-        }
+        return parse_simple_json(text)[0]
     files: dict[str, str] = {}
     for href, label in _LINK.findall(text):
         href = html.unescape(href)
@@ -77,10 +140,27 @@ class IndexReader:
         self._simple_base: str | None = None
 
     def _get(self, url: str, **headers: str) -> requests.Response:
-        return _http.request(
-            self._http, "GET", url, headers=headers, what="the index's listing",
-            console=self._console, policy=self._policy,
-        )  # fmt: skip
+        """GET, following redirects only within the index's origin (scheme, host, port): a
+        listing from elsewhere would compare our files with someone else's."""
+        for _ in range(5):
+            response = _http.request(
+                self._http, "GET", url, headers=headers, what="the index's listing",
+                console=self._console, policy=self._policy, allow_redirects=False, stream=True,
+            )  # fmt: skip
+            if not (response.is_redirect and response.headers.get("Location")):
+                response._content = _http.read_bounded(response, LISTING_LIMIT, what=url)
+                return response
+            target = urljoin(url, response.headers["Location"])
+            response.close()
+            if _origin(target) != _origin(url):
+                raise IndexAnswerError(
+                    f"The index's listing at {url} redirected to another origin: "
+                    f"{_origin(target)} ({target[:300]}).",
+                    hint="Listings are read only from the index itself. Set index-url to the "
+                    "index's own simple API.",
+                )
+            url = target
+        raise IndexAnswerError(f"The index's listing at {url} redirects in a loop.")
 
     def _simple_root(self) -> str | None:
         """Which simple index belongs to the upload URL (asked once)."""
@@ -106,7 +186,7 @@ class IndexReader:
             if json_api is not None:
                 return self._from_json_api(json_api)
             return self._from_simple_api(project, version)
-        except (NetworkError, ValueError, KeyError, TypeError) as exc:
+        except (NetworkError, ValueError, KeyError, TypeError, AttributeError) as exc:
             self._console.debug(f"Could not read the index's listing: {exc}")
             return None
 
@@ -116,8 +196,15 @@ class IndexReader:
             return Listing({}, url)
         if not response.ok:
             return None
-        urls = response.json().get("urls") or []
-        return Listing({str(u["filename"]): str(u["digests"]["sha256"]) for u in urls}, url)
+        files: dict[str, str] = {}
+        uploaded: dict[str, datetime] = {}
+        for entry in _entries(_json_object(response.text), "urls"):
+            name = str(entry.get("filename", ""))
+            digests = entry.get("digests")
+            files[name] = _digest(digests.get("sha256") if isinstance(digests, dict) else None)
+            if stamp := _time(entry.get("upload_time_iso_8601")):
+                uploaded[name] = stamp
+        return Listing(files, url, uploaded)
 
     def _from_simple_api(self, project: str, version: str) -> Listing | None:
         root = self._simple_root()
@@ -130,5 +217,17 @@ class IndexReader:
         if not response.ok:
             return None
         wanted = (canonicalize_name(project), Version(version))
-        files = parse_simple_page(response.text, response.headers.get("Content-Type", ""))
-        return Listing({f: d for f, d in files.items() if _release_of(f) == wanted}, url)
+        content_type = response.headers.get("Content-Type", "")
+        uploaded: dict[str, datetime] = {}
+        if "json" in content_type:
+            files, uploaded = parse_simple_json(response.text)
+        else:
+            files = parse_simple_page(response.text, content_type)
+        mine = {f: d for f, d in files.items() if _release_of(f) == wanted}
+        return Listing(mine, url, {f: t for f, t in uploaded.items() if f in mine})
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"

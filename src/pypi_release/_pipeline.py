@@ -1,7 +1,7 @@
 """The release, top to bottom. This is the only place that knows the order of the phases:
 
     inputs → context → credentials plan → gate → build → distributions → preflight
-    → tag = version → authenticate → upload → verify → report
+    → tag = version → what the index holds → authenticate → upload → verify → report
 
 Each phase is one call into its module with a typed result. Every phase fails fast with a
 ReleaseError; the report is written whatever happened, from the RunRecord the phases fill in.
@@ -24,7 +24,7 @@ from ._credentials import CredentialPlan, Credentials
 from ._distributions import Release, collect_release
 from ._errors import ReleaseError
 from ._inputs import Inputs, read_inputs, secret_variables
-from ._preflight import check_release
+from ._preflight import check_release, compare_with_index
 from ._report import RunRecord, report, where_things_stand
 
 if TYPE_CHECKING:
@@ -65,7 +65,8 @@ def release(
         return EXIT_OK
     except ReleaseError as error:
         record.error = error
-        console.error(str(error), title=error.title)
+        for title, text in error.annotations():
+            console.error(text, title=title)
         if state := where_things_stand(record):
             console.info(state)
         return EXIT_FAILED
@@ -98,17 +99,19 @@ def _run_phases(
     record.gate = _pass_gate(inputs, context, console)
     built = _build(inputs, environ, console)
     warm.join()
-    record.release = _collect_and_check(inputs, built, console)
+    final = not inputs.dry_run or context.tag is not None  # else the version is not final
+    record.release = _collect_and_check(inputs, built, console, final=final)
     _check_tag(inputs, record, console)
-    if plan is None:
-        _say_what_would_happen(record.release, inputs, console)
-        return
-
-    credentials = _authenticate(plan, inputs, context, record.release, console)
     from ._listing import IndexReader
 
     reader = IndexReader(inputs.index, console, inputs.retry_policy)
-    _upload(inputs, credentials, plan, reader, record, console)
+    identical = _compare_with_index(inputs, reader, record.release, console, final=final)
+    if plan is None:
+        _say_what_would_happen(record.release, identical, inputs, console)
+        return
+
+    credentials = _authenticate(plan, inputs, context, record.release, console)
+    _upload(inputs, credentials, plan, identical, reader, record, console)
     _verify(inputs, reader, record, console)
 
 
@@ -191,15 +194,18 @@ def _build(inputs: Inputs, environ: Mapping[str, str], console: Console) -> tupl
     return tuple(f for p in projects for f in (p.sdist, p.wheel))
 
 
-def _collect_and_check(inputs: Inputs, built: tuple[Path, ...] | None, console: Console) -> Release:
+def _collect_and_check(
+    inputs: Inputs, built: tuple[Path, ...] | None, console: Console, *, final: bool
+) -> Release:
     console.stage("Preflight")
     release = collect_release(inputs.dist_dir, built, console)
     check_release(
         release,
         console,
+        rules=inputs.index.rules,
         verify_metadata=inputs.verify_metadata,
-        index=inputs.index,
         max_file_size=inputs.max_file_size,
+        final=final,
     )
     return release
 
@@ -214,10 +220,27 @@ def _check_tag(inputs: Inputs, record: RunRecord, console: Console) -> None:
     _gate.enforce((tag,), console, dry_run=inputs.dry_run)
 
 
-def _say_what_would_happen(release: Release, inputs: Inputs, console: Console) -> None:
+def _compare_with_index(
+    inputs: Inputs, reader: IndexReader, release: Release, console: Console, *, final: bool
+) -> set[str]:
+    """What the index holds already, before anything goes up (dry runs too): the files it
+    holds identical; what it would refuse stops the run here."""
+    console.stage("What the index holds")
+    return compare_with_index(
+        release, reader, console, rules=inputs.index.rules,
+        skip_existing=inputs.skip_existing, final=final,
+    )  # fmt: skip
+
+
+def _say_what_would_happen(
+    release: Release, identical: set[str], inputs: Inputs, console: Console
+) -> None:
     console.stage("Dry run: nothing uploaded")
     for dist in release.distributions:
-        console.info(f"Would upload {dist.filename} to {inputs.repository_url}")
+        if dist.filename in identical:
+            console.info(f"Would skip {dist.filename} (on the index, identical)")
+        else:
+            console.info(f"Would upload {dist.filename} to {inputs.repository_url}")
 
 
 def _authenticate(
@@ -251,6 +274,7 @@ def _upload(
     inputs: Inputs,
     credentials: Credentials,
     plan: CredentialPlan,
+    identical: set[str],
     reader: IndexReader,
     record: RunRecord,
     console: Console,
@@ -266,6 +290,7 @@ def _upload(
         credentials,
         console,
         skip_existing=inputs.skip_existing,
+        identical=identical,
         reader=reader,
         policy=inputs.retry_policy,
         renew=(lambda: _mint(inputs, context, release, console))

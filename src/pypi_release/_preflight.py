@@ -1,7 +1,17 @@
 """Preflight: everything the index would refuse, found before the first byte goes up.
 
-All files of one project must agree on its name and version, each project has exactly one
-sdist, no file is larger than the limit, and (verify-metadata) the descriptions render.
+Every rule is checked for every file and all problems are reported at once (one `::error::`
+each), so one fixed re-run completes. Three tiers (`index-rules`, through `KnownIndex`):
+
+- always: the files agree on name and version, one sdist per project, sizes, metadata
+  versions the index reads;
+- PyPI's rules (`_pypi_rules.py`): metadata as warehouse validates it, classifiers, file
+  names, platform tags, License-File entries, wheel contents, the description renders;
+- against what the index already holds (`compare_with_index`): identical / different /
+  unknown per file, one sdist per release, the 14-day window for new files.
+
+`verify-metadata`: `true` refuses what the index refuses and warns on what `twine check
+--strict` adds; `strict` refuses both; `false` skips the metadata and description checks.
 """
 
 from __future__ import annotations
@@ -12,67 +22,158 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from packaging.utils import parse_wheel_filename
 from packaging.version import Version
 
+from . import _pypi_rules as pypi
 from ._console import Console
 from ._distributions import Description, Distribution, Release
-from ._errors import PreflightError
-from ._index import KnownIndex
+from ._errors import PreflightError, Problem
+from ._listing import IndexReader, Listing
 
-# The core metadata versions PyPI's upload endpoint accepts (warehouse's forklift
-# validation). 2.5 (PEP 794) is what current hatchling writes by default.
-ACCEPTED_METADATA_VERSIONS = frozenset(
-    {"1.0", "1.1", "1.2", "2.0", "2.1", "2.2", "2.3", "2.4", "2.5"}
+VERIFY_METADATA_MODES = ("true", "false", "strict")
+_README_FIX = (
+    "Fix the project's readme metadata (readme = 'README.md' in pyproject.toml sets both the "
+    "text and its content type)"
 )
 
 
-def _check_size(distributions: Sequence[Distribution], max_file_size: int) -> None:
-    too_big = [d for d in distributions if max_file_size and d.size > max_file_size]
-    if too_big:
-        listing = ", ".join(f"{d.filename} ({d.size:,} bytes)" for d in too_big)
-        raise PreflightError(
-            f"Larger than max-file-size ({max_file_size:,} bytes): {listing}.",
-            hint="Make the files smaller (check what the build includes). If the index allows "
-            "this project more (PyPI grants higher limits on request), raise max-file-size.",
-        )
+# -- always ---------------------------------------------------------------------------------
 
 
-def _check_consistency(distributions: list[Distribution], *, pypi: bool) -> None:
+def _release_problems(
+    distributions: Sequence[Distribution], max_file_size: int, *, rules: str
+) -> list[Problem]:
+    problems: list[Problem] = []
     by_project: dict[str, list[Distribution]] = {}
     for dist in distributions:
         by_project.setdefault(dist.project, []).append(dist)
     for project, dists in by_project.items():
         versions = sorted({d.version for d in dists})
         if len(versions) > 1:
-            listing = ", ".join(f"{d.filename} ({d.version})" for d in dists)
-            raise PreflightError(
+            listing = ", ".join(f"{d.shown} ({d.version})" for d in dists)
+            problems.append(Problem(
+                "", "One version",
                 f"{project}: the files disagree on the version ({', '.join(versions)}): {listing}.",
-                hint="A release has one version: remove the stale files from dist-dir, "
-                "or build again from a clean folder.",
-            )
-        sdists = [d.filename for d in dists if d.kind == "sdist"]
+                "A release has one version: remove the stale files from dist-dir, or build "
+                "again from a clean folder.",
+            ))  # fmt: skip
+        sdists = [d.shown for d in dists if d.kind == "sdist"]
         if len(sdists) != 1:
-            raise PreflightError(
+            problems.append(Problem(
+                "", "One sdist",
                 f"{project} {versions[0]}: found {len(sdists)} sdists"
                 + (f" ({', '.join(sdists)})" if sdists else "")
                 + ", and a release needs exactly one.",
-                hint="The index accepts one sdist per release: keep one .tar.gz per project in "
+                "The index accepts one sdist per release: keep one .tar.gz per project in "
                 "dist-dir (with build: true the action makes it for you).",
-            )
+            ))  # fmt: skip
     for dist in distributions:
-        if dist.metadata_version not in ACCEPTED_METADATA_VERSIONS:
-            raise PreflightError(
-                f"{dist.filename}: Metadata-Version {dist.metadata_version!r} is not one the index "
-                f"accepts ({', '.join(sorted(ACCEPTED_METADATA_VERSIONS))}).",
-                hint="Build with a backend version that writes an accepted metadata version.",
-            )
-        if pypi and Version(dist.version).local:
-            raise PreflightError(
-                f"{dist.filename}: the version {dist.version} has a local part (+...), "
-                "which PyPI refuses.",
-                hint="Release a public version: drop the +local part (setuptools-scm: "
-                "local_scheme = 'no-local-version', or release from a clean tag).",
-            )
+        if max_file_size and dist.size > max_file_size:
+            problems.append(Problem(
+                dist.filename, "File size",
+                f"{dist.size:,} bytes, larger than max-file-size ({max_file_size:,} bytes).",
+                "Make the file smaller (check what the build includes). If the index allows "
+                "this project more (PyPI grants higher limits on request), raise max-file-size.",
+            ))  # fmt: skip
+        if rules != "none" and dist.metadata_version not in pypi.SUPPORTED_METADATA_VERSIONS:
+            problems.append(Problem(
+                dist.filename, "Metadata-Version",
+                f"Metadata-Version {dist.metadata_version!r} is not one the index accepts "
+                f"({', '.join(pypi.SUPPORTED_METADATA_VERSIONS)}).",
+                "Build with a backend version that writes an accepted metadata version.",
+            ))  # fmt: skip
+    return problems
+
+
+# -- PyPI's rules, per file -----------------------------------------------------------------
+
+
+def _metadata_problems(dist: Distribution, *, all_fields: bool) -> list[Problem]:
+    assert dist.archive is not None
+    meta, found = pypi.parse_metadata(dist.archive.metadata)
+    problems = []
+    for problem in found:
+        local = problem.field.lower() == "version" and "local version" in problem.message
+        if all_fields or local:
+            problems.append(Problem(
+                dist.filename, f"Metadata: {problem.field}", problem.message,
+                pypi.metadata_fix(problem.field), version_dependent=local,
+            ))  # fmt: skip
+    license_files = meta.license_files if meta is not None else None
+    for license_file in license_files or []:
+        member = pypi.license_file_member(
+            dist.kind, dist.filename, dist.archive.top, str(license_file)
+        )
+        if member not in dist.archive.members:
+            problems.append(Problem(
+                dist.filename, "License-File",
+                f"License-File {license_file} does not exist in distribution file "
+                f"{dist.filename} at {member}",
+                "Ship the file (an sdist that leaves it out breaks the wheel too), or drop it "
+                "from license-files in pyproject.toml; update the build backend if it wrote "
+                "the entry without the file.",
+            ))  # fmt: skip
+    return problems
+
+
+def _file_name_problems(dist: Distribution) -> list[Problem]:
+    if dist.kind == "sdist":
+        expected = pypi.expected_sdist_name(dist.project, Version(dist.version))
+        if dist.filename == expected:
+            return []
+        return [Problem(
+            dist.filename, "Sdist file name",
+            f"Filename {dist.filename!r} is invalid, should be {expected!r} (PEP 625).",
+            "Rebuild with a current build backend (setuptools >= 69.3, hatchling >= 1.25, "
+            "flit-core >= 3.11, maturin >= 1.7), which names sdists this way.",
+        )]  # fmt: skip
+    problems = []
+    if message := pypi.wheel_name_problem(dist.filename, dist.project):
+        problems.append(Problem(
+            dist.filename, "Wheel file name", message,
+            "Rebuild with a current build backend; do not rename wheels.",
+        ))  # fmt: skip
+    for tag in sorted({t.platform for t in parse_wheel_filename(dist.filename)[3]}):
+        if not pypi.valid_platform_tag(tag):
+            problems.append(Problem(
+                dist.filename, "Platform tag",
+                f"Binary wheel {dist.filename!r} has an unsupported platform tag {tag!r}.",
+                pypi.platform_tag_fix(tag),
+            ))  # fmt: skip
+    return problems
+
+
+def _wheel_content_problems(dist: Distribution) -> list[Problem]:
+    if dist.kind != "wheel" or dist.archive is None:
+        return []
+    name, version, _ = dist.filename.split("-", 2)
+    record = f"{name}-{version}.dist-info/RECORD"
+    problems = []
+    if record not in dist.archive.members:
+        problems.append(Problem(
+            dist.filename, "Wheel RECORD",
+            f"Wheel {dist.filename!r} does not contain the required RECORD file: {record}",
+            "Rebuild the wheel with a standard build backend.",
+        ))  # fmt: skip
+    if message := pypi.entry_points_problem(dist.archive.entry_points):
+        problems.append(Problem(
+            dist.filename, "Entry points",
+            f"Wheel {dist.filename!r} has invalid entry points: {message}",
+            "Fix [project.scripts] / [project.entry-points] in pyproject.toml.",
+        ))  # fmt: skip
+    return problems
+
+
+def _pypi_problems(dist: Distribution, *, check_metadata: bool) -> list[Problem]:
+    return (
+        _metadata_problems(dist, all_fields=check_metadata)
+        + _file_name_problems(dist)
+        + _wheel_content_problems(dist)
+    )
+
+
+# -- the description ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -126,51 +227,200 @@ def _judge(description: Description) -> _Verdict:
     return _Verdict(tuple(warnings), None if rendered is not None else report.getvalue().strip())
 
 
-def check_descriptions(distributions: Sequence[Distribution], console: Console) -> None:
-    """`twine check --strict`: the long description must render on the index. Files that share
-    a description (every wheel of a release, usually) are judged once."""
+def _description_findings(
+    distributions: Sequence[Distribution], console: Console, *, strict: bool, refuse_render: bool
+) -> list[Problem]:
+    """The index renders each description (rST can fail); `twine check --strict` also wants a
+    description and its content type. Those become problems or warnings by the mode. Files
+    that share a description (every wheel of a release, usually) are judged once."""
     verdicts: dict[Description, _Verdict] = {}
-    problems: list[str] = []
-    with console.group("twine check --strict (the long description must render)"):
+    problems: list[Problem] = []
+    warned: dict[str, list[str]] = {}
+    with console.group("Descriptions (the index must be able to render them)"):
         for dist in distributions:
             if dist.description not in verdicts:
                 verdicts[dist.description] = _judge(dist.description)
             verdict = verdicts[dist.description]
+            status = "renders" + (f"; twine check --strict: {'; '.join(verdict.warnings)}"
+                                  if verdict.warnings else "")  # fmt: skip
             if verdict.render_errors is not None:
-                status = "FAILED"
-                problems.append(
-                    f"{dist.filename}: the long description has markup errors and would not "
-                    f"render on the index:\n{verdict.render_errors}"
-                )
-            elif verdict.warnings:
-                status = "FAILED due to warnings"
-                problems.append(f"{dist.filename}: {'; '.join(verdict.warnings)}")
-            else:
-                status = "PASSED"
-            console.info(f"Checking {dist.filename}: {status}")
+                status = "does not render"
+                render = Problem(
+                    dist.filename, "Description",
+                    "The description failed to render for "
+                    f"'{pypi.effective_content_type(dist.description.content_type)}':\n"
+                    + verdict.render_errors,
+                    _README_FIX + ", then rebuild.",
+                )  # fmt: skip
+                if refuse_render or strict:
+                    problems.append(render)
+                else:
+                    warned.setdefault(render.message, []).append(dist.filename)
             for warning in verdict.warnings:
-                console.info(f"  {warning}")
-    if problems:
-        raise PreflightError(
-            "twine check --strict failed:\n" + "\n".join(problems),
-            hint="Fix the project's readme metadata (readme = 'README.md' in pyproject.toml sets "
-            "both the text and its content type), or set verify-metadata: false.",
+                if strict:
+                    problems.append(Problem(
+                        dist.filename, "twine check --strict", warning,
+                        _README_FIX + ", or set verify-metadata: true (PyPI accepts this).",
+                    ))  # fmt: skip
+                else:
+                    warned.setdefault(warning, []).append(dist.filename)
+            console.info(f"{dist.filename}: {status}")
+    for warning, files in warned.items():
+        console.warning(
+            f"{', '.join(files)}: {warning}\nThe index accepts this, but `twine check --strict` "
+            f"does not. {_README_FIX}; verify-metadata: strict refuses it.",
+            title="Description",
         )
+    return problems
+
+
+# -- the whole check ------------------------------------------------------------------------
 
 
 def check_release(
     release: Release,
     console: Console,
     *,
-    verify_metadata: bool,
-    index: KnownIndex,
+    rules: str,
+    verify_metadata: str,
     max_file_size: int = 0,
+    final: bool = True,
 ) -> None:
-    """Raise PreflightError for the first rule the release breaks; log each file that passes."""
+    """Every problem of the release's files at once, as one PreflightError (one annotation
+    each). `rules`: "pypi", "basic" or "none" (KnownIndex.rules). Not `final` (a dry run off a
+    tag): problems that depend on the version only warn. Logs each file that passes."""
     distributions = release.distributions
-    _check_consistency(list(distributions), pypi=index.is_pypi)
-    _check_size(distributions, max_file_size)
-    if verify_metadata:
-        check_descriptions(distributions, console)
+    problems = _release_problems(distributions, max_file_size, rules=rules)
+    if rules == "pypi":
+        for dist in distributions:
+            problems += _pypi_problems(dist, check_metadata=verify_metadata != "false")
+    if verify_metadata != "false":
+        problems += _description_findings(
+            distributions, console, strict=verify_metadata == "strict",
+            refuse_render=rules == "pypi",
+        )  # fmt: skip
+    problems = _warn_if_not_final(problems, console, final=final)
+    if problems:
+        raise PreflightError.of(problems)
     for dist in distributions:
-        console.info(f"OK {dist.filename} ({dist.size} bytes, sha256 {dist.sha256})")
+        console.info(f"OK {dist.shown} ({dist.size} bytes, sha256 {dist.sha256})")
+
+
+def _warn_if_not_final(problems: list[Problem], console: Console, *, final: bool) -> list[Problem]:
+    if final:
+        return problems
+    for problem in problems:
+        if problem.version_dependent:
+            console.warning(
+                f"{problem}\n(Not final here: this run is not for a tag. On a tag it fails.)",
+                title=problem.rule,
+            )
+    return [p for p in problems if not p.version_dependent]
+
+
+# -- against what the index holds -----------------------------------------------------------
+
+
+def compare_with_index(
+    release: Release,
+    reader: IndexReader,
+    console: Console,
+    *,
+    rules: str,
+    skip_existing: bool,
+    final: bool = True,
+) -> set[str]:
+    """Before any upload: what the index already holds for each release. Returns the files
+    it holds identical (to skip); raises PreflightError for what the index would refuse
+    (or, without skip-existing, what a re-run should finish). Not `final`: only warns."""
+    identical: set[str] = set()
+    problems: list[Problem] = []
+    for project, version in release.projects.items():
+        dists = [d for d in release.distributions if d.project == project]
+        listing = reader.release_files(project, version)
+        if listing is None:
+            console.warning(
+                f"Could not read what the index holds for {project} {version}: files already "
+                "there are recognised by name only, from the index's answer to the upload.",
+                title="Index listing unavailable",
+            )
+            continue
+        same, found = _compare_files(dists, listing, console, skip_existing=skip_existing)
+        identical |= same
+        problems += found
+        if rules == "pypi":
+            problems += _release_rules(dists, listing, same)
+    problems = [Problem(p.filename, p.rule, p.message, p.fix, True) for p in problems]
+    problems = _warn_if_not_final(problems, console, final=final)
+    if problems:
+        raise PreflightError.of(problems)
+    return identical
+
+
+def _compare_files(
+    dists: Sequence[Distribution], listing: Listing, console: Console, *, skip_existing: bool
+) -> tuple[set[str], list[Problem]]:
+    identical: set[str] = set()
+    problems: list[Problem] = []
+    for dist in dists:
+        state = listing.digest_of(dist.filename, dist.sha256)
+        if state == "absent":
+            console.info(f"Not on the index yet: {dist.filename}")
+        elif state == "same":
+            identical.add(dist.filename)
+            console.info(f"Already on the index, identical (sha256 checked): {dist.filename}")
+        elif state == "different":
+            problems.append(Problem(
+                dist.filename, "Different content on the index",
+                f"already on the index with different content: the index has sha256 "
+                f"{listing.files[dist.filename]}, this run built sha256 {dist.sha256} "
+                f"(listed at {listing.source}).",
+                "PyPI never lets a file name be reused, so this file can never be replaced: "
+                "bump the version and release again. (A rebuild that is not byte-identical, "
+                "e.g. without SOURCE_DATE_EPOCH, also gives a different digest.)",
+            ))  # fmt: skip
+        else:
+            problems.append(Problem(
+                dist.filename, "Unknown content on the index",
+                f"already on the index, but the index gives no sha256 for it ({listing.source}), "
+                "so it cannot be told apart from a different file; it is not skipped.",
+                "Compare the file on the index with this one by hand: if identical, remove it "
+                "from dist-dir and re-run; if not, bump the version. Or set index-url to an API "
+                "of this index that gives sha256 digests.",
+            ))  # fmt: skip
+    if identical and not skip_existing:
+        problems.append(Problem(
+            "", "Already on the index",
+            "Already on the index with the same content: " + ", ".join(sorted(identical)) + ".",
+            "This release was published (perhaps partly) by an earlier run. Set "
+            "skip-existing: true to finish it: identical files are skipped, the rest uploaded.",
+        ))  # fmt: skip
+    return identical, problems
+
+
+def _release_rules(
+    dists: Sequence[Distribution], listing: Listing, identical: set[str]
+) -> list[Problem]:
+    """PyPI's rules about the release as a whole: one sdist, and no new files after 14 days."""
+    problems = []
+    ours = {d.filename for d in dists}
+    other_sdists = [f for f in listing.files if f.endswith(".tar.gz") and f not in ours]
+    for dist in dists:
+        if dist.kind == "sdist" and other_sdists:
+            problems.append(Problem(
+                dist.filename, "One sdist per release",
+                f"the release already has an sdist ({', '.join(other_sdists)}): the index "
+                "refuses a second one (400 Only one sdist may be uploaded per release.).",
+                "Leave this sdist out (build: false with only the wheels), or release a new "
+                "version.",
+            ))  # fmt: skip
+    new = sorted(ours - set(listing.files) - identical)
+    if new and pypi.release_closed(listing.created):
+        created = listing.created.isoformat() if listing.created else "?"
+        problems.append(Problem(
+            "", "Release older than 14 days",
+            f"the release was created on the index at {created}; new files for releases "
+            f"older than 14 days are refused: {', '.join(new)}.",
+            "Publish a new version instead.",
+        ))  # fmt: skip
+    return problems

@@ -1,7 +1,7 @@
 """Upload: each file through twine's upload machinery, in-process, a bounded pool of them.
 
-Before the first upload, what the index already holds is compared by sha256, so a re-run
-never uploads a file twice nor tries to replace one. Transient failures are retried with
+The files the preflight found identical on the index are skipped (skip-existing), so a re-run
+never uploads a file twice. Transient failures are retried with
 backoff; the upload stops at the first refusal, and every file after it is reported as not
 attempted, so the log and summary always say exactly which files are on the index.
 """
@@ -21,7 +21,7 @@ from ._console import Console
 from ._credentials import Credentials, TokenSource
 from ._distributions import Distribution
 from ._errors import NetworkError, UploadError
-from ._http import RetryPolicy, is_transient, retrying
+from ._http import RetryPolicy, retrying, transient_status
 from ._index_answers import conflict, hint_for, index_message, is_already_exists, refusal
 from ._listing import IndexReader
 
@@ -41,44 +41,6 @@ class FileResult:
     @property
     def on_index(self) -> bool:
         return self.status in ("uploaded", "already-on-index")
-
-
-def _check_against_index(
-    distributions: Sequence[Distribution],
-    reader: IndexReader,
-    console: Console,
-    *,
-    skip_existing: bool,
-) -> set[str]:
-    """Before any upload: the files the index already holds, identical. A file there with
-    other content, or (without skip-existing) an identical one, stops the run here, so a
-    re-run never uploads anything in those cases."""
-    identical: set[str] = set()
-    for project, version in dict.fromkeys((d.project, d.version) for d in distributions):
-        listing = reader.release_files(project, version)
-        if listing is None:
-            console.warning(
-                f"Could not read what the index holds for {project} {version}: files already "
-                "there are recognised by name only, from the index's answer to the upload.",
-                title="Index listing unavailable",
-            )
-            continue
-        for dist in distributions:
-            if dist.project != project or dist.filename not in listing.files:
-                continue
-            held = listing.files[dist.filename]
-            if held and held != dist.sha256:
-                raise conflict(dist, held, listing.source)
-            identical.add(dist.filename)
-    if identical and not skip_existing:
-        raise UploadError(
-            "Already on the index with the same content: " + ", ".join(sorted(identical)) + ".",
-            hint="This release was published (perhaps partly) by an earlier run. Set "
-            "skip-existing: true to finish it: identical files are skipped, the rest uploaded.",
-        )
-    for filename in sorted(identical):
-        console.info(f"Already on the index, identical (sha256 checked), skipped: {filename}")
-    return identical
 
 
 class _Uploader:
@@ -112,7 +74,7 @@ class _Uploader:
             return _twine.upload(self._repository, package)
 
         response = retrying(
-            attempt, transient=_transient_answer, what=f"upload of {package.basefilename}",
+            attempt, transient=transient_status, what=f"upload of {package.basefilename}",
             console=self._console, policy=self._policy,
         )  # fmt: skip
         expired = response.status_code == 403 and "expired" in index_message(response).lower()
@@ -127,10 +89,6 @@ class _Uploader:
         return response, tries
 
 
-def _transient_answer(response: requests.Response) -> str | None:
-    return f"{response.status_code} {response.reason}" if is_transient(response) else None
-
-
 def upload_release(
     distributions: Sequence[Distribution],
     repository_url: str,
@@ -138,6 +96,7 @@ def upload_release(
     console: Console,
     *,
     skip_existing: bool,
+    identical: set[str],
     reader: IndexReader,
     policy: RetryPolicy,
     renew: Callable[[], Credentials] | None = None,
@@ -146,12 +105,14 @@ def upload_release(
     """Upload the files, stopping at the first failure; results in the files' order.
 
     The first file goes alone, so the release exists on the index before the rest race to it;
-    then up to `concurrency` files at a time. Transient failures are retried; an upload retried
-    after a failure that may have landed it is resolved by the index's sha256. `renew` makes a
+    then up to `concurrency` files at a time. `identical`: files the index holds already
+    (skipped). Transient failures are retried; an upload retried after a failure that may
+    have landed it is resolved by the index's sha256. `renew` makes a
     fresh token when the index says the current one expired (trusted publishing), once.
     """
-    identical = _check_against_index(distributions, reader, console, skip_existing=skip_existing)
     results = {name: FileResult(name, "already-on-index") for name in identical}
+    for name in sorted(identical):
+        console.info(f"Already on the index, identical (sha256 checked), skipped: {name}")
     todo = [d for d in distributions if d.filename not in identical]
     tokens = TokenSource(credentials, renew)
     failed = threading.Event()

@@ -23,10 +23,13 @@ def verify_release(
     timeout: float,
 ) -> set[str]:
     """The names of the files verified. Raises VerifyError for a file listed with other
-    content, or one still missing at the timeout; an unreadable listing only warns."""
+    content, one still missing at the timeout, or one listed without a sha256 by an index
+    that gives sha256 digests for other files. An index that gives no digests at all, or
+    whose listing cannot be read, only warns: it cannot verify anything."""
     pending = {d.filename: d for d in distributions}
     verified: set[str] = set()
-    readable = False
+    unknown: set[str] = set()  # listed, but without a digest
+    digests_given = readable = False
     deadline = time.monotonic() + timeout
     pause = 1.0
     while True:
@@ -35,36 +38,63 @@ def verify_release(
             if listing is None:
                 continue
             readable = True
+            digests_given |= any(listing.files.values())
             for filename, dist in list(pending.items()):
-                if dist.project != project or filename not in listing.files:
+                if dist.project != project:
                     continue
-                held = listing.files[filename]
-                if held and held != dist.sha256:
+                state = listing.digest_of(filename, dist.sha256)
+                if state == "different":
                     raise VerifyError(
-                        f"The index lists {filename} with sha256 {held}, but the file uploaded has "
-                        f"sha256 {dist.sha256} ({listing.source}).",
-                        hint="Something else published this file name; check the index and bump "
-                        "the version.",
+                        f"The index lists {filename} with sha256 {listing.files[filename]}, but "
+                        f"the file uploaded has sha256 {dist.sha256} ({listing.source}).",
+                        hint="Something else published this file name; check the index and "
+                        "bump the version.",
                     )
-                console.info(f"Verified {filename}: listed with sha256 {held or '(not given)'}")
-                verified.add(filename)
-                del pending[filename]
-        if not pending or time.monotonic() + pause > deadline:
+                if state == "same":
+                    console.info(f"Verified {filename}: listed with sha256 {dist.sha256}")
+                    verified.add(filename)
+                    unknown.discard(filename)
+                    del pending[filename]
+                elif state == "unknown":
+                    unknown.add(filename)
+        if set(pending) <= unknown or time.monotonic() + pause > deadline:
             break
         time.sleep(pause)
         pause = min(pause * 2, 10.0)
-    if pending and not readable:
+    _conclude(pending, unknown, readable=readable, digests_given=digests_given, timeout=timeout,
+              console=console)  # fmt: skip
+    return verified
+
+
+def _conclude(
+    pending: dict[str, Distribution], unknown: set[str], *, readable: bool, digests_given: bool,
+    timeout: float, console: Console,
+) -> None:  # fmt: skip
+    missing = sorted(set(pending) - unknown)
+    if not pending:
+        return
+    if not readable:
         console.warning(
             "Could not read the index's listing, so the upload was not verified. Set index-url "
             "to the index's simple API, or verify-timeout: 0 to skip verification.",
             title="Not verified",
         )
-    elif pending:
+    elif missing:
         raise VerifyError(
-            f"Uploaded, but not listed by the index after {timeout:g} s: "
-            + ", ".join(sorted(pending))
-            + ".",
+            f"Uploaded, but not listed by the index after {timeout:g} s: {', '.join(missing)}.",
             hint="The index may be lagging. Re-run with skip-existing: true: files already there "
             "are compared by sha256 and skipped, and the rest uploaded and verified.",
         )
-    return verified
+    elif not digests_given:
+        console.warning(
+            f"The index lists {', '.join(sorted(unknown))} but gives no sha256 digests at all, "
+            "so their content could not be verified (they are reported unverified). Set "
+            "index-url to an API of this index that gives digests (PEP 503 #sha256= or PEP 691).",
+            title="Unverified: the index gives no digests",
+        )
+    else:
+        raise VerifyError(
+            f"The index lists {', '.join(sorted(unknown))} without a sha256, while it gives one "
+            "for other files: their content could not be verified.",
+            hint="Check these files on the index by hand; re-run to verify again.",
+        )

@@ -45,8 +45,27 @@ def test_defaults_come_from_action_yml(project: Path) -> None:
     assert inputs.user == "__token__"
     assert not inputs.password
     assert (inputs.verify_metadata, inputs.skip_existing, inputs.dry_run, inputs.verbose) == (
-        True, False, False, False,
+        "true", False, False, False,
     )  # fmt: skip
+    assert inputs.index_rules == "auto"
+    assert inputs.index.rules == "pypi"  # auto, for PyPI
+
+
+def test_index_rules_auto_means_pypis_rules_only_for_pypi_and_testpypi(project: Path) -> None:
+    def rules(**env: str) -> str:
+        return read_inputs({f"INPUT_{k.upper()}": v for k, v in env.items()}, project).index.rules
+
+    assert rules(**{"REPOSITORY-URL": "https://test.pypi.org/legacy/"}) == "pypi"
+    assert rules(**{"REPOSITORY-URL": "https://pypi.example.org/legacy/"}) == "basic"
+    assert (
+        rules(**{"REPOSITORY-URL": "https://pypi.example.org/legacy/", "INDEX-RULES": "PyPI"})
+        == "pypi"
+    )
+    assert rules(**{"INDEX-RULES": "none"}) == "none"
+    with pytest.raises(InputError, match="'index-rules': is not an index-rules mode"):
+        rules(**{"INDEX-RULES": "warehouse"})
+    with pytest.raises(InputError, match="'verify-metadata': is not a verify-metadata mode"):
+        rules(**{"VERIFY-METADATA": "yes"})
 
 
 def test_runner_spelling_keeps_hyphens_and_underscore_spelling_is_accepted(project: Path) -> None:

@@ -43,6 +43,7 @@ def upload(
         TOKEN,
         console,
         skip_existing=skip_existing,
+        identical=set(),
         reader=reader,
         policy=policy,
         concurrency=concurrency,
@@ -50,23 +51,23 @@ def upload(
     return results, out.getvalue()
 
 
-def test_every_file_uploaded_sdist_first(dists: tuple[Distribution, ...]) -> None:
+def test_every_file_uploaded_wheels_first_sdist_last(dists: tuple[Distribution, ...]) -> None:
     with fake_upload_index() as index:
         results, _ = upload(dists, index.url)
 
-    assert index.received == ["demo_pkg-1.0.tar.gz", "demo_pkg-1.0-py3-none-any.whl"]
+    assert index.received == ["demo_pkg-1.0-py3-none-any.whl", "demo_pkg-1.0.tar.gz"]
     assert [r.status for r in results] == ["uploaded", "uploaded"]
 
 
 def test_warehouse_file_exists_answer_without_skip_existing(
     dists: tuple[Distribution, ...],
 ) -> None:
-    exists = "File already exists ('demo_pkg-1.0.tar.gz', with blake2_256 hash 'ab12')."
+    exists = "File already exists ('demo_pkg-1.0-py3-none-any.whl', with blake2_256 hash 'ab')."
     with fake_upload_index(Answer.warehouse(400, exists)) as index:
         results, _ = upload(dists, index.url)
 
     assert [r.status for r in results] == ["failed", "not-attempted"]
-    assert index.received == ["demo_pkg-1.0.tar.gz"]  # stops at the first refusal
+    assert index.received == ["demo_pkg-1.0-py3-none-any.whl"]  # stops at the first refusal
     error = results[0].error
     assert error is not None
     assert "400 File already exists" in str(error)
@@ -74,7 +75,7 @@ def test_warehouse_file_exists_answer_without_skip_existing(
 
 
 def test_file_exists_with_skip_existing_goes_on(dists: tuple[Distribution, ...]) -> None:
-    exists = "File already exists ('demo_pkg-1.0.tar.gz', with blake2_256 hash 'ab12')."
+    exists = "File already exists ('demo_pkg-1.0-py3-none-any.whl', with blake2_256 hash 'ab')."
     with fake_upload_index(Answer.warehouse(400, exists)) as index:
         results, _ = upload(dists, index.url, skip_existing=True)
 
@@ -138,7 +139,8 @@ def test_the_first_file_goes_alone_then_several_at_a_time(many: tuple[Distributi
     with fake_upload_index(delay=0.2) as index:
         results, _ = upload(many, index.url, concurrency=4)
 
-    first = "demo_pkg-1.0.tar.gz"
+    first = many[0].filename
+    assert many[-1].filename == "demo_pkg-1.0.tar.gz"  # the sdist last
     assert index.events[:2] == [("start", first), ("end", first)]  # alone: done before the rest
     assert sorted(index.received) == sorted(d.filename for d in many)  # each file once
     assert index.most_in_flight == 4
