@@ -7,8 +7,8 @@ import io
 import tarfile
 import zipfile
 from collections.abc import Mapping
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 
 def metadata(
