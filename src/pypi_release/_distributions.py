@@ -190,6 +190,10 @@ def _read_wheel(path: Path) -> Archive:
     info_dir = f"{name}-{version}.dist-info"
     with zipfile.ZipFile(path) as archive:
         members = {info.filename: info for info in archive.infolist()}
+        if f"{info_dir}/METADATA" not in members:
+            # A renamed wheel: read the metadata it has, so the error can say what it is.
+            found = [m for m in members if m.count("/") == 1 and m.endswith(".dist-info/METADATA")]
+            info_dir = found[0].split("/")[0] if len(found) == 1 else info_dir
 
         def member(inner: str, *, required: bool) -> bytes | None:
             info = members.get(f"{info_dir}/{inner}")

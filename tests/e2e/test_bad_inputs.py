@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.action import error_lines, make_workspace, run_action
-from tests.support.distfiles import make_release
+from tests.support.distfiles import make_wheel
 from tests.support.index import IndexServer
 
 pytestmark = pytest.mark.e2e
@@ -103,9 +103,9 @@ def _backend_without_wheel(workspace: Path) -> None:
 
 
 def _future_metadata(dist: Path) -> None:
-    for file in dist.iterdir():
+    for file in dist.glob("*.whl"):  # the wheel only: one file, one problem, one error
         file.unlink()
-    make_release(dist, "prt-flit-sample", "1.0.0", metadata_version="3.0")
+    make_wheel(dist, "prt-flit-sample", "1.0.0", metadata_version="3.0")
 
 
 def _empty(dist: Path) -> None:
@@ -118,7 +118,8 @@ CASES = [
     Case("skip-existing-maybe", {"skip-existing": "maybe"}, ("'skip-existing'", "true or false")),
     Case("build-yes", {"build": "yes"}, ("'build'", "true or false")),
     Case("dry-run-1", {"dry-run": "1"}, ("'dry-run'", "true or false")),
-    Case("verify-metadata-typo", {"verify-metadata": "ture"}, ("'verify-metadata'", "'ture'")),
+    Case("verify-metadata-typo", {"verify-metadata": "ture"}, ("'verify-metadata'", "'ture'", "strict")),
+    Case("index-rules-unknown", {"index-rules": "warehouse"}, ("'index-rules'", "auto", "pypi", "none")),
     Case("verbose-on", {"verbose": "on"}, ("'verbose'",)),
     Case("trusted-publishing-sometimes", {"trusted-publishing": "sometimes"},
          ("'trusted-publishing'", "auto", "always", "never")),
@@ -164,7 +165,7 @@ CASES = [
          setup=_same_project_twice, builds=True),
     Case("backend-writes-no-wheel", {}, ("Building the wheel", "wrote no such file", "pretending to build a wheel"),
          setup=_backend_without_wheel, builds=True),
-    Case("file-over-size-limit", {"max-file-size": "1KB"}, ("Larger than max-file-size (1,000 bytes)", ".whl"),
+    Case("file-over-size-limit", {"max-file-size": "1KB"}, ("larger than max-file-size (1,000 bytes)", ".whl"),
          builds=True),
     Case("metadata-version-not-accepted", {"build": "false", "dist-dir": "prebuilt"},
          ("prt_flit_sample-1.0.0", "3.0"), setup=_prebuilt(_future_metadata)),

@@ -49,7 +49,7 @@ def test_tag_release_uploads_sdist_and_wheel_that_pip_installs(
     assert run.outputs["name"] == project
     assert run.outputs["version"] == "1.0.0"
     assert run.outputs["published"] == "true"
-    assert json.loads(run.outputs["files"]) == [sdist, wheel]
+    assert json.loads(run.outputs["files"]) == [wheel, sdist]  # wheels first, the sdist last
     digests = json.loads(run.outputs["sha256"])
     for name in (sdist, wheel):
         on_index = hashlib.sha256((index.packages / name).read_bytes()).hexdigest()
@@ -106,6 +106,7 @@ def test_build_false_publishes_dist_dir_and_leaves_other_files_alone(
         (workspace / "wheelhouse" / dist.name).write_bytes(dist.read_bytes())
     (workspace / "wheelhouse" / ".gitignore").write_text("*\n")
     (workspace / "wheelhouse" / "SHA256SUMS").write_text("abc  x\n")
+    (workspace / "wheelhouse" / "nested" / "notes.txt").write_text("not a distribution\n")
 
     run = run_action(
         workspace,
@@ -118,7 +119,7 @@ def test_build_false_publishes_dist_dir_and_leaves_other_files_alone(
         "prt_flit_sample-1.0.0-py3-none-any.whl",
         "prt_flit_sample-1.0.0.tar.gz",
     ]
-    for left_alone in (".gitignore", "SHA256SUMS", "nested/"):
+    for left_alone in (".gitignore", "SHA256SUMS", "nested/notes.txt"):
         assert left_alone in run.stdout
         assert left_alone in run.summary
     assert (workspace / "wheelhouse" / "SHA256SUMS").exists()
@@ -136,8 +137,8 @@ def test_monorepo_releases_every_path(tmp_path: Path, index: IndexServer) -> Non
         "prt-flit-sample": "1.0.0",
     }
     files = json.loads(run.outputs["files"])
-    assert files[0].endswith(".tar.gz")  # each project's sdist leads
-    assert files[2].endswith(".tar.gz")
+    assert files[1].endswith(".tar.gz")  # each project's sdist closes its files
+    assert files[3].endswith(".tar.gz")
 
 
 def test_rerun_of_a_finished_release(tmp_path: Path, index: IndexServer) -> None:

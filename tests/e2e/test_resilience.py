@@ -45,7 +45,7 @@ def test_release_completes_through_503s_a_dropped_connection_and_a_timeout(
     retries = [
         line
         for line in run.stdout.splitlines()
-        if "upload of prt_hatch_sample-1.0.0.tar.gz:" in line
+        if "upload of prt_hatch_sample-1.0.0-py3-none-any.whl:" in line  # the first file
     ]
     assert [line.split(": ", 1)[1].split(";")[0] for line in retries] == [
         "503 Service Unavailable", "503 Service Unavailable", "ConnectionError", "ReadTimeout",
@@ -80,7 +80,7 @@ def test_a_half_finished_release_is_finished_by_a_rerun_with_skip_existing(
     tmp_path: Path, index: IndexServer
 ) -> None:
     workspace = make_workspace(tmp_path, "hatch")
-    # The wheel's upload fails for good: the sdist is on the index, the wheel is not.
+    # The sdist's upload fails for good: the wheel (first) is on the index, the sdist is not.
     with fault_proxy(index, "pass", "503", "503") as proxy:
         first = run_action(
             workspace,
@@ -90,12 +90,12 @@ def test_a_half_finished_release_is_finished_by_a_rerun_with_skip_existing(
             secrets=[index.password],
         )
     assert first.returncode == 1
-    assert index.files() == ["prt_hatch_sample-1.0.0.tar.gz"]
+    assert index.files() == ["prt_hatch_sample-1.0.0-py3-none-any.whl"]  # installable
     assert (
-        "On the index now: prt_hatch_sample-1.0.0.tar.gz. Not on the index: prt_hatch_sample-1.0.0-py3-none-any.whl"
+        "On the index now: prt_hatch_sample-1.0.0-py3-none-any.whl. Not on the index: prt_hatch_sample-1.0.0.tar.gz"
         in first.stdout
     )
-    assert "| `prt_hatch_sample-1.0.0.tar.gz` |" in first.summary
+    assert "| `prt_hatch_sample-1.0.0-py3-none-any.whl` |" in first.summary
 
     again = run_action(
         workspace,
@@ -129,7 +129,9 @@ def test_a_rerun_whose_files_differ_from_the_index_fails_with_both_digests(
     )
 
     assert run.returncode == 1
-    (message,) = error_lines(run)
+    errors = error_lines(run)  # one per file: both differ
+    assert len(errors) == 2, run.log
+    (message,) = [e for e in errors if "prt_hatch_sample-1.0.0.tar.gz:" in e]
     assert "already on the index with different content" in message
     assert on_index in message
     built = hashlib.sha256(
@@ -187,9 +189,11 @@ def test_devpi_different_content_is_refused_before_any_upload(
     )
 
     assert run.returncode == 1
-    (message,) = error_lines(run)
-    assert "already on the index with different content" in message
-    assert "+simple/prt-flit-sample/" in message
+    errors = error_lines(run)
+    assert len(errors) == 2, run.log  # the sdist and the wheel both differ
+    for message in errors:
+        assert "already on the index with different content" in message
+        assert "+simple/prt-flit-sample/" in message
 
 
 def test_devpi_409_for_different_content_is_explained_when_the_listing_is_elsewhere(
