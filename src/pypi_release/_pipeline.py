@@ -100,7 +100,8 @@ def _run_phases(
     built = _build(inputs, environ, console)
     warm.join()
     final = not inputs.dry_run or context.tag is not None  # else the version is not final
-    record.release = _collect_and_check(inputs, built, console, final=final)
+    record.release = _collect(inputs, built, console)  # the report lists the files from here
+    _check(inputs, record.release, console, final=final)
     _check_tag(inputs, record, console)
     from ._listing import IndexReader
 
@@ -194,11 +195,12 @@ def _build(inputs: Inputs, environ: Mapping[str, str], console: Console) -> tupl
     return tuple(f for p in projects for f in (p.sdist, p.wheel))
 
 
-def _collect_and_check(
-    inputs: Inputs, built: tuple[Path, ...] | None, console: Console, *, final: bool
-) -> Release:
+def _collect(inputs: Inputs, built: tuple[Path, ...] | None, console: Console) -> Release:
     console.stage("Preflight")
-    release = collect_release(inputs.dist_dir, built, console)
+    return collect_release(inputs.dist_dir, built, console)
+
+
+def _check(inputs: Inputs, release: Release, console: Console, *, final: bool) -> None:
     check_release(
         release,
         console,
@@ -207,7 +209,6 @@ def _collect_and_check(
         max_file_size=inputs.max_file_size,
         final=final,
     )
-    return release
 
 
 def _check_tag(inputs: Inputs, record: RunRecord, console: Console) -> None:

@@ -327,12 +327,28 @@ def test_transient_mint_failures_are_retried(
     tmp_path: Path, github: FakeGitHub, index: IndexServer
 ) -> None:
     workspace = make_workspace(tmp_path, "hatch")
-    with fake_trusted_index(index, fail_mint_with=[503]) as trusted:
+    with fake_trusted_index(index, fail_mint_with=[503, 502]) as trusted:
         run = release(workspace, github, trusted)
 
     assert run.returncode == 0, run.log
     assert "the index's mint-token endpoint: 503" in run.stdout
     assert len(index.files()) == 2
+    # Each attempt with a fresh OIDC token: the index consumes a token even when it fails.
+    assert len(trusted.exchanges) == 3
+    assert len(set(trusted.exchanges)) == 3
+
+
+def test_a_refused_exchange_is_not_retried(
+    tmp_path: Path, github: FakeGitHub, index: IndexServer
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    with fake_trusted_index(index, publisher=Publisher(workflow="other.yml")) as trusted:
+        run = release(workspace, github, trusted)
+
+    assert run.returncode == 1
+    assert "invalid-publisher" in only_error(run)
+    assert len(trusted.exchanges) == 1
+    assert "retry" not in run.stdout
 
 
 def test_an_index_with_trusted_publishing_off(

@@ -46,6 +46,7 @@ class FakeTrustedIndex:
     url: str = ""
     minted: list[str] = field(default_factory=list)
     used_jwts: set[str] = field(default_factory=set)
+    exchanges: list[str] = field(default_factory=list)  # the JWT of every mint-token request
     uploads: list[str] = field(default_factory=list)  # Authorization user of each upload
 
     @property
@@ -70,16 +71,20 @@ class FakeTrustedIndex:
         return Response.json(200, {"audience": "pypi"})
 
     def _mint(self, request: Request) -> Response:
-        if self.fail_mint_with:
-            status = self.fail_mint_with.pop(0)
-            return Response(
-                status, b"<html>Service Unavailable</html>", {"Content-Type": "text/html"}
-            )
         try:
             token = request.json()["token"]
             claims = _claims(token)
         except (ValueError, KeyError, TypeError, IndexError, AssertionError):
             return self._refuse("invalid-payload", "malformed JWT")
+        self.exchanges.append(token)
+        if self.fail_mint_with:
+            # As a real index may: the token was consumed before the failure, so it can
+            # never mint again; only a fresh token can succeed on the retry.
+            self.used_jwts.add(token)
+            status = self.fail_mint_with.pop(0)
+            return Response(
+                status, b"<html>Service Unavailable</html>", {"Content-Type": "text/html"}
+            )
         if claims.get("aud") != "pypi" or claims.get("exp", 0) < time.time():
             return self._refuse("invalid-token", "Could not verify the token")
         if token in self.used_jwts:

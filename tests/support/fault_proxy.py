@@ -23,6 +23,7 @@ class FaultProxy:
     slow_seconds: float = 4.0
     url: str = ""
     landed: Counter[str] = field(default_factory=Counter)  # file name -> uploads the index took
+    order: list[str] = field(default_factory=list)  # the files the index took, in order
     posts: int = 0
 
     @property
@@ -42,7 +43,9 @@ class FaultProxy:
         if answer.status == 200:
             marker = b'name="content"; filename="'
             start = request.body.find(marker) + len(marker)
-            self.landed[request.body[start : request.body.find(b'"', start)].decode()] += 1
+            filename = request.body[start : request.body.find(b'"', start)].decode()
+            self.landed[filename] += 1
+            self.order.append(filename)
         if fault == "slow":
             time.sleep(self.slow_seconds)  # the upload landed; the answer comes too late
         return answer
