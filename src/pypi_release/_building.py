@@ -1,30 +1,50 @@
-"""Build: the sdist, then the wheel from that sdist, like `python -m build`.
+"""Build: the sdist, then the wheel from that sdist, like `python -m build`, in a process
+that cannot reach the release's credentials.
 
-The builds run in an isolated environment that uv installs: one for the sdist, reused for
-the wheel when the unpacked sdist asks for the same build requirements (else a fresh one).
-The backend's output is folded into a log group; on failure its last lines become the error.
+The build runs the project's backend and whatever it installs: code from the index, in the
+job that holds the credentials. So it runs in a worker process (`_build_worker.py`) with an
+allow-listed environment (no credential variable, no file-command path, a HOME and TMPDIR of
+its own). When the action runs as root (the container), the worker runs as an unprivileged
+user in a private copy of the project, so it can read neither the action's process
+(`/proc/<pid>/environ`, `/proc/<pid>/mem`) nor the file-command files, and the parent copies
+the built files out. Everything the worker prints is outside data: quoted in the log, never
+interpreted by the runner. The builds run in an isolated environment that uv installs: one
+for the sdist, reused for the wheel when the unpacked sdist asks for the same requirements.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
+import stat
 import subprocess
-import tarfile
+import sys
 import tempfile
-from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
-
-from build import ProjectBuilder
-from build.env import DefaultIsolatedEnv
 
 from ._console import Console
 from ._errors import BuildError
 
-Distribution = Literal["sdist", "wheel"]
+# The user the build runs as when the action is root: `nobody` exists in every image and owns
+# nothing (GitHub's runner user, 1001, owns the workspace and the file-command files).
+BUILD_UID = 65534
+# What a build may see of the action's environment. Never: ACTIONS_*, INPUT_*, TWINE_*,
+# GITHUB_TOKEN, the file-command paths, or anything named like a credential.
+_ALLOWED = frozenset({
+    "PATH", "LANG", "LANGUAGE", "TZ", "TERM", "CI", "SOURCE_DATE_EPOCH",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+    "no_proxy", "all_proxy",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+    "CC", "CXX", "CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS", "PKG_CONFIG_PATH",
+    "MACOSX_DEPLOYMENT_TARGET",
+})  # fmt: skip
+_ALLOWED_PREFIXES = ("LC_", "PIP_", "UV_", "SETUPTOOLS_SCM_", "PDM_BUILD_SCM_", "HATCH_BUILD_")
+_NEVER = re.compile(r"TOKEN|PASSWORD|SECRET|CREDENTIAL|AUTH", re.IGNORECASE)
 _TAIL_LINES = 25
 
 
@@ -61,139 +81,150 @@ def source_date_epoch(path: Path, environ: Mapping[str, str]) -> tuple[str | Non
     return stamp, "time of the last commit"
 
 
-class _BackendRunner:
-    """Runs backend hooks with their output streamed into the log and its tail kept."""
+def build_environment(
+    environ: Mapping[str, str], home: Path, *, epoch: str | None
+) -> dict[str, str]:
+    """The worker's whole environment: the allow-list, a HOME and TMPDIR of its own."""
+    env = {
+        name: value
+        for name, value in environ.items()
+        if (name in _ALLOWED or name.startswith(_ALLOWED_PREFIXES)) and not _NEVER.search(name)
+    }
+    env.pop("SOURCE_DATE_EPOCH", None)
+    if epoch:
+        env["SOURCE_DATE_EPOCH"] = epoch
+    env.setdefault("PATH", os.defpath)
+    env.update({"HOME": str(home), "TMPDIR": str(home / "tmp"), "USER": "pypi-release-build",
+                "PYTHONDONTWRITEBYTECODE": "1"})  # fmt: skip
+    return env
 
-    def __init__(self, console: Console, extra_env: Mapping[str, str]) -> None:
-        self._console = console
-        self._extra_env = dict(extra_env)
-        self.tail: deque[str] = deque(maxlen=_TAIL_LINES)
 
-    def __call__(
-        self,
-        cmd: Sequence[str],
-        cwd: str | None = None,
-        extra_environ: Mapping[str, str] | None = None,
-    ) -> None:
-        env = {**os.environ, **self._extra_env, **(extra_environ or {})}
-        with subprocess.Popen(
-            list(cmd),
-            cwd=cwd,
-            env=env,
-            text=True,
-            errors="replace",
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        ) as process:
-            assert process.stdout is not None
-            for raw in process.stdout:
-                line = raw.rstrip()
-                self.tail.append(line)
-                self._console.info(line)
-            code = process.wait()
-        if code:
-            raise subprocess.CalledProcessError(code, list(cmd))
+@dataclass(frozen=True)
+class _Sandbox:
+    """Where one build runs: its HOME, the source it reads, the folder it writes."""
+
+    home: Path
+    source: Path
+    out: Path
+    uid: int | None  # the unprivileged user it runs as; None: the action's own user
+
+
+def _can_drop_privileges() -> bool:
+    """Root, and the unprivileged user can run this Python and import the worker."""
+    if os.geteuid() != 0:
+        return False
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", "import pypi_release._build_worker"],
+            user=BUILD_UID, group=BUILD_UID, extra_groups=[], env={"PATH": os.defpath},
+            cwd="/", capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def _without_credentials(git_config: Path) -> None:
+    """Drop `extraheader` lines (actions/checkout's persisted token) from a copied .git/config."""
+    if git_config.is_file():
+        text = git_config.read_text(errors="replace")
+        git_config.write_text(
+            "".join(line for line in text.splitlines(keepends=True) if "extraheader" not in line)
+        )
+
+
+def _chown_tree(root: Path, uid: int) -> None:
+    for folder, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            os.lchown(Path(folder) / name, uid, uid)
+    os.lchown(root, uid, uid)
 
 
 @contextmanager
-def _reporting(source: Path, distribution: str, runner: _BackendRunner) -> Iterator[None]:
-    """Turn what `build`, uv and the backend raise into one BuildError with the output's tail."""
-    from build import BuildBackendException, BuildException
+def _sandbox(project: Path, dist_dir: Path, *, drop: bool) -> Iterator[_Sandbox]:
+    with tempfile.TemporaryDirectory(prefix="pypi-release-build-") as scratch:
+        root = Path(scratch)
+        home, out = root / "home", root / "out"
+        (home / "tmp").mkdir(parents=True)
+        out.mkdir()
+        source = project
+        if drop:
+            # The project, copied: the backend writes into its tree (egg-info, build/), and
+            # the workspace belongs to another user. The dist folder stays out of the copy.
+            source = root / "src" / project.name
+            skip = dist_dir.resolve()
 
-    try:
-        yield
-    except subprocess.CalledProcessError as exc:
-        # uv failing to install a build requirement: its own output says why.
-        output = b"".join(o for o in (exc.stdout, exc.stderr) if isinstance(o, bytes))
-        text = output.decode(errors="replace") if output else "\n".join(runner.tail)
-        raise _failure(
-            source, distribution, "the build environment could not be made", text
-        ) from exc
-    except BuildBackendException as exc:
-        raise _failure(source, distribution, str(exc), "\n".join(runner.tail)) from exc
-    except (BuildException, RuntimeError) as exc:
-        raise _failure(source, distribution, str(exc), "") from exc
+            def ignore(folder: str, names: list[str]) -> list[str]:
+                return [n for n in names if (Path(folder) / n).resolve() == skip]
+
+            shutil.copytree(project, source, symlinks=True, ignore=ignore)
+            _without_credentials(source / ".git" / "config")
+            _chown_tree(root, BUILD_UID)
+            root.chmod(0o755)
+        yield _Sandbox(home, source, out, BUILD_UID if drop else None)
 
 
-def _build_in(
-    env: DefaultIsolatedEnv,
-    builder: ProjectBuilder,
-    distribution: Distribution,
-    outdir: Path,
-    runner: _BackendRunner,
-    console: Console,
-    *,
-    install_system_requires: bool,
-) -> Path:
-    source = Path(builder.source_dir)
-    with _reporting(source, distribution, runner):
-        if install_system_requires:
-            requires = sorted(builder.build_system_requires)
-            console.info(f"Installing build requirements: {', '.join(requires) or '(none)'}")
-            env.install(requires)
-        extra = sorted(builder.get_requires_for_build(distribution))
-        if extra:
-            console.info(f"Installing {distribution} requirements: {', '.join(extra)}")
-            env.install(extra)
-        built = Path(builder.build(distribution, outdir))
-    if not built.is_file():
-        raise _failure(
-            source,
-            distribution,
-            f"the backend named {built.name} but wrote no such file",
-            "\n".join(runner.tail),
+def _relay(process: subprocess.Popen[str], console: Console) -> tuple[list[str], str, str]:
+    """Print what the worker says, as outside data; returns the output's tail and its error."""
+    tail: list[str] = []
+    error = hint = ""
+    grouped = False
+    assert process.stdout is not None
+    for raw in process.stdout:
+        try:
+            event = json.loads(raw)
+            kind, text = str(event["kind"]), str(event.get("text", ""))[:10_000]
+        except (ValueError, KeyError, TypeError):
+            kind, text = "output", raw.rstrip("\n")[:10_000]
+        if kind == "group" and not grouped:
+            console.open_group(text)
+            grouped = True
+        elif kind == "endgroup" and grouped:
+            console.close_group()
+            grouped = False
+        elif kind == "error":
+            error, hint = text, str(event.get("hint", ""))[:10_000]
+        else:
+            if kind == "output":
+                tail = [*tail[-(_TAIL_LINES - 1) :], text]
+            console.quoted_line(text)
+    if grouped:
+        console.close_group()
+    return tail, error, hint
+
+
+def _take_outputs(out: Path, dist_dir: Path, project: Path) -> tuple[Path, Path]:
+    """The worker's one sdist and one wheel, copied into dist-dir. Only regular files named
+    like distributions count: the worker is not trusted to say what it built."""
+    found: dict[str, list[Path]] = {"sdist": [], "wheel": []}
+    for entry in sorted(out.iterdir()):
+        mode = entry.lstat().st_mode
+        kind = (
+            "sdist"
+            if entry.name.endswith(".tar.gz")
+            else "wheel"
+            if entry.name.endswith(".whl")
+            else None
         )
-    return built
-
-
-def _failure(source: Path, distribution: str, why: str, output: str) -> BuildError:
-    lines = [line for line in output.strip().splitlines() if line.strip()][-_TAIL_LINES:]
-    tail = "\n".join(lines)
-    return BuildError(
-        f"Building the {distribution} of {source} failed: {why}."
-        + (f"\nLast lines of the output:\n{tail}" if tail else ""),
-        hint="Run `python -m build` in that folder to reproduce; "
-        "the full log is in the group above.",
-    )
-
-
-def _extract_safely(archive: tarfile.TarFile, into: Path) -> None:
-    """Unpack only inside `into`: the "data" filter where Python has it (3.11.4+), else the
-    same rules checked by hand (Debian 12's Python is 3.11.2)."""
-    if hasattr(tarfile, "data_filter"):
-        archive.extractall(into, filter="data")
-        return
-    root = into.resolve()
-    for member in archive.getmembers():
-        target = (root / member.name).resolve()
-        link = (target.parent / member.linkname).resolve() if member.issym() else None
-        if member.islnk():
-            link = (root / member.linkname).resolve()
-        escapes = not target.is_relative_to(root) or (
-            link is not None and not link.is_relative_to(root)
-        )
-        if escapes or member.isdev():
-            raise BuildError(
-                f"The sdist has an entry that would land outside its folder: {member.name!r}.",
-                hint="An sdist must only contain files under NAME-VERSION/; check the backend.",
-            )
-    archive.extractall(into)  # noqa: S202 (every member was checked above)
-
-
-def _unpack_sdist(sdist: Path, into: Path) -> Path:
-    with tarfile.open(sdist, "r:gz") as archive:
-        _extract_safely(archive, into)
-    roots = [entry for entry in into.iterdir() if entry.is_dir()]
-    if len(roots) != 1:
+        if kind and stat.S_ISREG(mode) and "/" not in entry.name:
+            found[kind].append(entry)
+    if len(found["sdist"]) != 1 or len(found["wheel"]) != 1:
         raise BuildError(
-            f"The sdist {sdist.name} does not unpack into one top-level folder.",
-            hint="An sdist must contain a single NAME-VERSION/ folder; check the build backend.",
+            f"Building {project} made {len(found['sdist'])} sdists and {len(found['wheel'])} "
+            "wheels, not one of each.",
+            hint="Run `python -m build` in that folder to see what the backend writes.",
         )
-    return roots[0]
+    dist_dir.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for kind in ("sdist", "wheel"):
+        target = dist_dir / found[kind][0].name
+        shutil.copyfile(found[kind][0], target)
+        copied.append(target)
+    return copied[0], copied[1]
 
 
 def build_project(
-    path: Path, dist_dir: Path, console: Console, environ: Mapping[str, str]
+    path: Path, dist_dir: Path, console: Console, environ: Mapping[str, str], *, drop: bool
 ) -> BuiltProject:
     epoch, origin = source_date_epoch(path, environ)
     console.info(
@@ -201,51 +232,72 @@ def build_project(
         if epoch
         else f"No SOURCE_DATE_EPOCH ({origin}): archives carry the build time."
     )
-    runner = _BackendRunner(console, {"SOURCE_DATE_EPOCH": epoch} if epoch else {})
-    dist_dir.mkdir(parents=True, exist_ok=True)
-    with ExitStack() as stack:
-        unpacked = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pypi-release-")))
-        with _reporting(path, "sdist", runner):
-            env = stack.enter_context(DefaultIsolatedEnv(installer="uv"))
-            builder = ProjectBuilder.from_isolated_env(env, path, runner=runner)
-        with console.group(f"Build sdist of {path}"):
-            sdist = _build_in(
-                env, builder, "sdist", dist_dir, runner, console, install_system_requires=True
-            )
-        console.info(f"Built {sdist.name}")
-        # The wheel comes from the sdist, so a file missing from the sdist breaks the build now,
-        # not a user's install later. It reuses the sdist's environment when the unpacked sdist
-        # asks for the same build-system requirements (it nearly always does): one environment
-        # to make and fill instead of two.
-        source = _unpack_sdist(sdist, unpacked)
-        with _reporting(source, "wheel", runner):
-            wheel_builder = ProjectBuilder.from_isolated_env(env, source, runner=runner)
-        fresh = wheel_builder.build_system_requires != builder.build_system_requires
-        if fresh:
-            console.info("The sdist asks for other build requirements: a fresh environment.")
-            with _reporting(source, "wheel", runner):
-                env = stack.enter_context(DefaultIsolatedEnv(installer="uv"))
-                wheel_builder = ProjectBuilder.from_isolated_env(env, source, runner=runner)
-        with console.group(f"Build wheel from {sdist.name}"):
-            wheel = _build_in(
-                env,
-                wheel_builder,
-                "wheel",
-                dist_dir,
-                runner,
-                console,
-                install_system_requires=fresh,
-            )
-    console.info(f"Built {wheel.name}")
+    with _sandbox(path, dist_dir, drop=drop) as box:
+        env = build_environment(environ, box.home, epoch=epoch)
+        with subprocess.Popen(
+            [sys.executable, "-m", "pypi_release._build_worker", str(box.source), str(box.out)],
+            cwd=box.source, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, errors="replace",
+            user=box.uid, group=box.uid, extra_groups=[] if box.uid is not None else None,
+        ) as process:  # fmt: skip
+            tail, error, hint = _relay(process, console)
+            code = process.wait()
+        if code or error:
+            raise _failure(path, error or f"the build process exited with {code}", hint, tail)
+        sdist, wheel = _take_outputs(box.out, dist_dir, path)
     return BuiltProject(path=path, sdist=sdist, wheel=wheel)
+
+
+def _failure(path: Path, error: str, hint: str, tail: Sequence[str]) -> BuildError:
+    # The worker's own message carries the backend's last lines; a crash of the worker keeps
+    # its traceback in the log, not in the annotation.
+    text = (
+        error
+        if "Last lines" in error or not tail
+        else error + "\nLast lines of the output:\n" + "\n".join(tail)
+    )
+    return BuildError(
+        text if text.startswith("Building") else f"Building {path} failed: {text}",
+        hint=hint
+        if hint and not hint.startswith("Traceback")
+        else "Run `python -m build` in that folder to reproduce; the full log is above.",
+    )
+
+
+def _warn_about_persisted_credentials(paths: Sequence[Path], console: Console) -> None:
+    for path in paths:
+        config = _git_config(path)
+        if config is not None and "extraheader" in config.read_text(errors="replace"):
+            console.warning(
+                f"{config} holds the token actions/checkout persisted (http.*.extraheader): "
+                "code the build runs in the workspace could read it. Give actions/checkout "
+                "`persist-credentials: false` (this action does not need it).",
+                title="Checkout credentials left in .git/config",
+            )
+
+
+def _git_config(path: Path) -> Path | None:
+    for folder in (path, *path.parents):
+        if (folder / ".git" / "config").is_file():
+            return folder / ".git" / "config"
+    return None
 
 
 def build_projects(
     paths: Sequence[Path], dist_dir: Path, console: Console, environ: Mapping[str, str]
 ) -> list[BuiltProject]:
+    drop = _can_drop_privileges()
+    console.info(
+        f"The build runs as uid {BUILD_UID} in a private copy of the project, with no "
+        "credential in its environment."
+        if drop
+        else "The build runs in a process of its own with no credential in its environment "
+        "(as this user: see docs/security.md)."
+    )
+    _warn_about_persisted_credentials(paths, console)
     built: list[BuiltProject] = []
     for path in paths:
-        project = build_project(path, dist_dir, console, environ)
+        project = build_project(path, dist_dir, console, environ, drop=drop)
         for earlier in built:
             if earlier.sdist.name == project.sdist.name:
                 raise BuildError(

@@ -8,6 +8,7 @@ consumes; a Console in Actions masks each secret the moment it is registered.
 
 from __future__ import annotations
 
+import secrets
 import sys
 import threading
 from collections.abc import Iterator
@@ -43,7 +44,8 @@ class Console:
         # In Actions one stream keeps annotations in order with the rest of the log.
         self._err = self._out if in_actions else (err or sys.stderr)
         self._group_open = False
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._quote: str | None = None  # the token of the open ::stop-commands:: block
         if in_actions:
             _secrets.subscribe(self._mask)
 
@@ -56,7 +58,7 @@ class Console:
 
     def _mask(self, value: str) -> None:
         # The one place a secret is written: the runner consumes the command.
-        self._write(self._out, f"::add-mask::{value}")
+        self._command(f"::add-mask::{value}")
 
     @staticmethod
     def redact(text: str) -> str:
@@ -65,7 +67,23 @@ class Console:
     # -- plain output ----------------------------------------------------------------------
 
     def info(self, text: str = "") -> None:
-        self._write(self._out, self.redact(text))
+        """A line (or lines) of ours; outside data in it shaped like a workflow command (a
+        file name, an index's answer) is printed where the runner does not interpret it."""
+        for line in self.redact(text).splitlines() or [""]:
+            if self.in_actions and line.lstrip().startswith("::"):
+                self.quoted_line(line)
+            else:
+                self._text(self._out, line)
+
+    def quoted_line(self, text: str) -> None:
+        """A line of outside data (a build backend's output): in Actions, inside a
+        `::stop-commands::` block whose token nobody else knows, so nothing in it is run."""
+        with self._lock:
+            if self.in_actions and self._quote is None:
+                self._quote = secrets.token_hex(16)
+                self._raw(self._out, f"::stop-commands::{self._quote}")
+            for line in self.redact(text).splitlines() or [""]:
+                self._raw(self._out, line)
 
     def debug(self, text: str) -> None:
         if self.verbose:
@@ -74,20 +92,29 @@ class Console:
     def stage(self, title: str) -> None:
         self.info(f"▶ {title}" if self.in_actions else f"==> {title}")
 
-    @contextmanager
-    def group(self, title: str) -> Iterator[None]:
-        """Fold a long section in the Actions log (groups cannot nest there)."""
+    def open_group(self, title: str) -> None:
+        """Fold what follows in the Actions log (groups cannot nest there)."""
+        title = " ".join(self.redact(title).split())[:300]
         if not self.in_actions or self._group_open:
             self.info(f"--- {title}")
-            yield
             return
-        self._write(self._out, f"::group::{self.redact(title)}")
+        self._command(f"::group::{title}")
         self._group_open = True
+
+    def close_group(self) -> None:
+        if self.in_actions and self._group_open:
+            self._group_open = False
+            self._command("::endgroup::")
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        opened = self.in_actions and not self._group_open
+        self.open_group(title)
         try:
             yield
         finally:
-            self._group_open = False
-            self._write(self._out, "::endgroup::")
+            if opened:
+                self.close_group()
 
     # -- annotations -----------------------------------------------------------------------
 
@@ -103,17 +130,40 @@ class Console:
     def _annotate(self, level: str, text: str, title: str) -> None:
         text, title = self.redact(text), self.redact(title)
         stream = self._err if level == "error" else self._out
-        if self.in_actions:
-            props = f" title={escape_property(title)}" if title else ""
-            message = text if len(text) <= _ANNOTATION_LIMIT else text[:_ANNOTATION_LIMIT] + "…"
-            self._write(stream, f"::{level}{props}::{escape_data(message)}")
-            if len(text) > _ANNOTATION_LIMIT:
-                self._write(stream, text)  # the whole message stays in the log
-        else:
+        if not self.in_actions:
             head = f"{level}: {title}: " if title else f"{level}: "
-            self._write(stream, head + text)
+            self._text(stream, head + text)
+            return
+        props = f" title={escape_property(title[:200])}" if title else ""
+        message = text if len(text) <= _ANNOTATION_LIMIT else text[:_ANNOTATION_LIMIT] + "…"
+        self._command(f"::{level}{props}::{escape_data(message)}", stream)
+        if len(text) > _ANNOTATION_LIMIT:
+            # The whole message stays in the log, where the runner interprets none of it.
+            self.quoted_line(text)
 
-    def _write(self, stream: TextIO, line: str) -> None:
+    def finish(self) -> None:
+        """End an open stop-commands block, so the runner reads commands again."""
+        with self._lock:
+            self._end_quote()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _command(self, line: str, stream: TextIO | None = None) -> None:
+        """One of our own workflow commands: any open stop-commands block ends first."""
+        with self._lock:
+            self._end_quote()
+            self._raw(stream or self._out, line)
+
+    def _text(self, stream: TextIO, line: str) -> None:
+        with self._lock:
+            self._raw(stream, line)
+
+    def _end_quote(self) -> None:
+        if self._quote is not None:
+            self._raw(self._out, f"::{self._quote}::")
+            self._quote = None
+
+    def _raw(self, stream: TextIO, line: str) -> None:
         with self._lock:  # uploads run in threads: whole lines, never interleaved
             stream.write(line + "\n")
             stream.flush()

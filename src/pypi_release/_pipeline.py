@@ -79,6 +79,7 @@ def release(
         return EXIT_CRASHED
     finally:
         report(record, console, environ)
+        console.finish()
 
 
 def _run_phases(

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pypi_release._building import _extract_safely, source_date_epoch
+from pypi_release._build_worker import _extract_safely
+from pypi_release._building import source_date_epoch
 from pypi_release._errors import BuildError
 from tests.support.action import COMMIT_EPOCH, make_workspace
 

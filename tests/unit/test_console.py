@@ -61,7 +61,43 @@ def test_annotations_keep_one_line_and_the_whole_text_stays_in_the_log() -> None
     assert lines[0] == "::warning title=Heads up::line one%0Aline two"
     assert lines[1].startswith("::error::")
     assert len(lines[1]) < 4100
-    assert lines[2] == "x" * 5000
+    assert lines[2].startswith("::stop-commands::")
+    assert lines[3] == "x" * 5000
+
+
+def live_commands(log: str) -> list[str]:
+    """The lines the runner would act on: stop-commands blocks honoured."""
+    live, token = [], None
+    for line in log.splitlines():
+        if token is not None:
+            if line == f"::{token}::":
+                token = None
+            continue
+        if line.startswith("::stop-commands::"):
+            token = line.removeprefix("::stop-commands::")
+            continue
+        if line.startswith("::"):
+            live.append(line)
+    return live
+
+
+def test_outside_data_never_becomes_a_live_workflow_command() -> None:
+    console, out, _ = make(in_actions=True)
+    hostile = "::warning::forged\n::stop-commands::abc\n::set-output name=x::y\n::abc::"
+
+    console.error("422 " + hostile + "!" * 5000)  # an index's error body, cut and re-printed
+    console.info(f"Left alone in dist/: {hostile} (not a distribution)")  # a file name
+    with console.group("Build sdist"):
+        for line in hostile.splitlines():
+            console.quoted_line(line)  # a backend's output
+    console.warning("after", title="ours")
+    console.finish()
+
+    live = live_commands(out.getvalue())
+    assert [line.split("::")[1].split(" ")[0] for line in live] == [
+        "error", "group", "endgroup", "warning",
+    ]  # fmt: skip
+    assert "forged%0A::stop-commands::abc%0A" in live[0]  # escaped inside our annotation
 
 
 def test_outside_actions_plain_text_and_errors_on_stderr() -> None:

@@ -1,0 +1,261 @@
+"""The build, run in a process of its own: the only code that runs the project's build
+backend and the tools it installs (code from the index, at build time).
+
+The parent (`_building.py`) starts this module with an allow-listed environment (no
+credential of any kind), a HOME and TMPDIR of its own, and, when the action runs as root, as
+an unprivileged user in a private copy of the project. It reports back in JSON lines on
+stdout; the parent trusts none of it: it takes the built files from the output folder
+itself, and prints every line as outside data.
+
+    python -m pypi_release._build_worker SOURCE OUTDIR
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import traceback
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Literal
+
+from build import ProjectBuilder
+from build.env import DefaultIsolatedEnv
+
+from ._errors import BuildError
+
+Distribution = Literal["sdist", "wheel"]
+_TAIL_LINES = 25
+
+
+class _Events:
+    """What the worker tells the parent: one JSON object a line."""
+
+    def __init__(self) -> None:
+        self._out = sys.stdout
+
+    def _send(self, **event: str) -> None:
+        self._out.write(json.dumps(event) + "\n")
+        self._out.flush()
+
+    def info(self, text: str) -> None:
+        self._send(kind="info", text=text)
+
+    def output(self, text: str) -> None:
+        self._send(kind="output", text=text)
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        self._send(kind="group", text=title)
+        try:
+            yield
+        finally:
+            self._send(kind="endgroup", text="")
+
+    def error(self, message: str, hint: str) -> None:
+        self._send(kind="error", text=message, hint=hint)
+
+
+class _BackendRunner:
+    """Runs backend hooks with their output streamed into the log and its tail kept."""
+
+    def __init__(self, console: _Events) -> None:
+        self._console = console
+        self.tail: deque[str] = deque(maxlen=_TAIL_LINES)
+
+    def __call__(
+        self,
+        cmd: Sequence[str],
+        cwd: str | None = None,
+        extra_environ: Mapping[str, str] | None = None,
+    ) -> None:
+        env = {**os.environ, **(extra_environ or {})}  # the worker's environment: allow-listed
+        with subprocess.Popen(
+            list(cmd),
+            cwd=cwd,
+            env=env,
+            text=True,
+            errors="replace",
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        ) as process:
+            assert process.stdout is not None
+            for raw in process.stdout:
+                line = raw.rstrip()
+                self.tail.append(line)
+                self._console.output(line)
+            code = process.wait()
+        if code:
+            raise subprocess.CalledProcessError(code, list(cmd))
+
+
+@contextmanager
+def _reporting(source: Path, distribution: str, runner: _BackendRunner) -> Iterator[None]:
+    """Turn what `build`, uv and the backend raise into one BuildError with the output's tail."""
+    from build import BuildBackendException, BuildException
+
+    try:
+        yield
+    except subprocess.CalledProcessError as exc:
+        # uv failing to install a build requirement: its own output says why.
+        output = b"".join(o for o in (exc.stdout, exc.stderr) if isinstance(o, bytes))
+        text = output.decode(errors="replace") if output else "\n".join(runner.tail)
+        raise _failure(
+            source, distribution, "the build environment could not be made", text
+        ) from exc
+    except BuildBackendException as exc:
+        raise _failure(source, distribution, str(exc), "\n".join(runner.tail)) from exc
+    except (BuildException, RuntimeError) as exc:
+        raise _failure(source, distribution, str(exc), "") from exc
+    except tarfile.TarError as exc:  # an sdist whose entries would land outside its folder
+        raise _failure(
+            source, distribution, f"the sdist cannot be unpacked safely: {exc}", ""
+        ) from exc
+
+
+def _build_in(
+    env: DefaultIsolatedEnv,
+    builder: ProjectBuilder,
+    distribution: Distribution,
+    outdir: Path,
+    runner: _BackendRunner,
+    console: _Events,
+    *,
+    install_system_requires: bool,
+) -> Path:
+    source = Path(builder.source_dir)
+    with _reporting(source, distribution, runner):
+        if install_system_requires:
+            requires = sorted(builder.build_system_requires)
+            console.info(f"Installing build requirements: {', '.join(requires) or '(none)'}")
+            env.install(requires)
+        extra = sorted(builder.get_requires_for_build(distribution))
+        if extra:
+            console.info(f"Installing {distribution} requirements: {', '.join(extra)}")
+            env.install(extra)
+        built = Path(builder.build(distribution, outdir))
+    if not built.is_file():
+        raise _failure(
+            source,
+            distribution,
+            f"the backend named {built.name} but wrote no such file",
+            "\n".join(runner.tail),
+        )
+    return built
+
+
+def _failure(source: Path, distribution: str, why: str, output: str) -> BuildError:
+    lines = [line for line in output.strip().splitlines() if line.strip()][-_TAIL_LINES:]
+    tail = "\n".join(lines)
+    return BuildError(
+        f"Building the {distribution} of {source} failed: {why}."
+        + (f"\nLast lines of the output:\n{tail}" if tail else ""),
+        hint="Run `python -m build` in that folder to reproduce; "
+        "the full log is in the group above.",
+    )
+
+
+def _extract_safely(archive: tarfile.TarFile, into: Path) -> None:
+    """Unpack only inside `into`: the "data" filter where Python has it (3.11.4+), else the
+    same rules checked by hand (Debian 12's Python is 3.11.2)."""
+    if hasattr(tarfile, "data_filter"):
+        archive.extractall(into, filter="data")
+        return
+    root = into.resolve()
+    for member in archive.getmembers():
+        target = (root / member.name).resolve()
+        link = (target.parent / member.linkname).resolve() if member.issym() else None
+        if member.islnk():
+            link = (root / member.linkname).resolve()
+        escapes = not target.is_relative_to(root) or (
+            link is not None and not link.is_relative_to(root)
+        )
+        if escapes or member.isdev():
+            raise BuildError(
+                f"The sdist has an entry that would land outside its folder: {member.name!r}.",
+                hint="An sdist must only contain files under NAME-VERSION/; check the backend.",
+            )
+    archive.extractall(into)  # noqa: S202 (every member was checked above)
+
+
+def _unpack_sdist(sdist: Path, into: Path) -> Path:
+    try:
+        with tarfile.open(sdist, "r:gz") as archive:
+            _extract_safely(archive, into)
+    except (tarfile.TarError, OSError) as exc:
+        raise BuildError(
+            f"The sdist {sdist.name} cannot be unpacked safely: {exc}.",
+            hint="An sdist must only contain files under NAME-VERSION/; check the backend.",
+        ) from exc
+    roots = [entry for entry in into.iterdir() if entry.is_dir()]
+    if len(roots) != 1:
+        raise BuildError(
+            f"The sdist {sdist.name} does not unpack into one top-level folder.",
+            hint="An sdist must contain a single NAME-VERSION/ folder; check the build backend.",
+        )
+    return roots[0]
+
+
+def build_project(path: Path, dist_dir: Path, console: _Events) -> tuple[Path, Path]:
+    """The sdist, then the wheel from it, into `dist_dir`."""
+    runner = _BackendRunner(console)
+    dist_dir.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        unpacked = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pypi-release-")))
+        with _reporting(path, "sdist", runner):
+            env = stack.enter_context(DefaultIsolatedEnv(installer="uv"))
+            builder = ProjectBuilder.from_isolated_env(env, path, runner=runner)
+        with console.group(f"Build sdist of {path}"):
+            sdist = _build_in(
+                env, builder, "sdist", dist_dir, runner, console, install_system_requires=True
+            )
+        console.info(f"Built {sdist.name}")
+        # The wheel comes from the sdist, so a file missing from the sdist breaks the build now,
+        # not a user's install later. It reuses the sdist's environment when the unpacked sdist
+        # asks for the same build-system requirements (it nearly always does): one environment
+        # to make and fill instead of two.
+        source = _unpack_sdist(sdist, unpacked)
+        with _reporting(source, "wheel", runner):
+            wheel_builder = ProjectBuilder.from_isolated_env(env, source, runner=runner)
+        fresh = wheel_builder.build_system_requires != builder.build_system_requires
+        if fresh:
+            console.info("The sdist asks for other build requirements: a fresh environment.")
+            with _reporting(source, "wheel", runner):
+                env = stack.enter_context(DefaultIsolatedEnv(installer="uv"))
+                wheel_builder = ProjectBuilder.from_isolated_env(env, source, runner=runner)
+        with console.group(f"Build wheel from {sdist.name}"):
+            wheel = _build_in(
+                env,
+                wheel_builder,
+                "wheel",
+                dist_dir,
+                runner,
+                console,
+                install_system_requires=fresh,
+            )
+    console.info(f"Built {wheel.name}")
+    return sdist, wheel
+
+
+def main(argv: Sequence[str]) -> int:
+    events = _Events()
+    source, outdir = Path(argv[0]), Path(argv[1])
+    try:
+        build_project(source, outdir, events)
+    except BuildError as error:
+        events.error(error.message, error.hint)
+        return 1
+    except Exception as crash:  # reported to the parent, which words the error
+        events.error(f"the build crashed: {type(crash).__name__}: {crash}", traceback.format_exc())
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
