@@ -8,6 +8,11 @@ new value at once, so it is masked with `::add-mask::` before anything could pri
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import sys
+import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
@@ -24,6 +29,12 @@ CREDENTIAL_VARIABLES = (
     "ACTIONS_RUNTIME_TOKEN",
     "GITHUB_TOKEN",
 )
+
+# Not secrets, but what a build must not find in this process's environment block: the
+# workflow's file-command files (a line written there becomes an output or an env variable).
+FILE_COMMAND_VARIABLES = (
+    "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE",
+)  # fmt: skip
 
 _lock = threading.Lock()
 _values: list[str] = []  # longest first, so a secret that contains another is replaced whole
@@ -104,3 +115,41 @@ def remove_from_environment(environ: MutableMapping[str, str], names: Iterable[s
     """Drop the credential variables from `environ` once read (the build inherits it)."""
     for name in [*names, *CREDENTIAL_VARIABLES]:
         environ.pop(name, None)
+
+
+_HANDOVER = "PYPI_RELEASE_CREDENTIALS_FD"
+
+
+def hidden_from_process(environ: Mapping[str, str], names: Iterable[str]) -> dict[str, str]:
+    """The environment, credentials included, with the credentials (and the file-command
+    paths) out of this process's environment block. `del os.environ[...]` leaves them in /proc/<pid>/environ, where any
+    process of the same user (a build backend) can read them. So, once, at start-up: write
+    them to an unlinked file, re-execute this same command without them (same process, same
+    output streams), and read them back from the inherited descriptor into memory only."""
+    if _HANDOVER in environ:
+        return _taken_over(environ)
+    wanted = dict.fromkeys([*names, *CREDENTIAL_VARIABLES, *FILE_COMMAND_VARIABLES])
+    credentials = {n: environ[n] for n in wanted if environ.get(n)}
+    if not credentials:
+        return dict(environ)
+    with tempfile.TemporaryFile() as handover:
+        handover.write(json.dumps(credentials).encode())
+        handover.flush()
+        handover.seek(0)
+        fd = handover.fileno()
+        os.set_inheritable(fd, True)
+        clean = {k: v for k, v in environ.items() if k not in credentials}
+        clean[_HANDOVER] = str(fd)
+        # Cannot re-execute (an embedded interpreter): carry on as we are.
+        with contextlib.suppress(OSError):
+            os.execve(sys.executable, sys.orig_argv, clean)  # noqa: S606 (this same command)
+    return dict(environ)
+
+
+def _taken_over(environ: Mapping[str, str]) -> dict[str, str]:
+    fd = int(environ[_HANDOVER])
+    with os.fdopen(fd, "rb") as handover:
+        credentials = json.loads(handover.read())
+    os.environ.pop(_HANDOVER, None)
+    rest = {k: v for k, v in environ.items() if k != _HANDOVER}
+    return {**rest, **{str(k): str(v) for k, v in credentials.items()}}

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 from . import __version__, _pipeline
 from ._errors import ReleaseError
-from ._inputs import SECRET_INPUTS, InputSpec, load_input_specs
+from ._inputs import SECRET_INPUTS, InputSpec, load_input_specs, secret_variables
+from ._secrets import hidden_from_process
 
 
 def build_parser(specs: dict[str, InputSpec]) -> argparse.ArgumentParser:
@@ -66,4 +67,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides[name] = str(value).lower()
         elif isinstance(value, str):
             overrides[name] = value
-    return _pipeline.release(os.environ, overrides=overrides)
+    environ = hidden_from_process(os.environ, secret_variables())
+    return _pipeline.release(environ, overrides=overrides)

@@ -39,9 +39,21 @@ class ActionRun:
     def log(self) -> str:
         return self.stdout + self.stderr
 
+    def live_commands(self) -> list[str]:
+        """The workflow commands the runner would act on: `::stop-commands::` honoured."""
+        live, token = [], None
+        for line in self.log.splitlines():
+            if token is not None:
+                token = None if line == f"::{token}::" else token
+            elif line.startswith("::stop-commands::"):
+                token = line.removeprefix("::stop-commands::")
+            elif line.startswith("::"):
+                live.append(line)
+        return live
+
     def annotations(self, level: str) -> list[str]:
         prefix = f"::{level}"
-        return [line for line in self.log.splitlines() if line.startswith(prefix)]
+        return [line for line in self.live_commands() if line.startswith(prefix)]
 
 
 def parse_output_file(text: str) -> dict[str, str]:

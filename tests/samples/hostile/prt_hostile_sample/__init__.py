@@ -1,0 +1,1 @@
+MESSAGE = "hostile sample built"
