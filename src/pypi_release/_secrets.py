@@ -123,9 +123,10 @@ _HANDOVER = "PYPI_RELEASE_CREDENTIALS_FD"
 def hidden_from_process(environ: Mapping[str, str], names: Iterable[str]) -> dict[str, str]:
     """The environment, credentials included, with the credentials (and the file-command
     paths) out of this process's environment block. `del os.environ[...]` leaves them in
-    /proc/<pid>/environ, where any process of the same user (a build backend) can read them. So, once, at start-up: write
-    them to an unlinked file, re-execute this same command without them (same process, same
-    output streams), and read them back from the inherited descriptor into memory only."""
+    /proc/<pid>/environ, where any process of the same user (a build backend) can read
+    them. So, once, at start-up: write them to an unlinked file, re-execute this same
+    command without them (same process, same output streams), and read them back from the
+    inherited descriptor into memory only."""
     if _HANDOVER in environ:
         return _taken_over(environ)
     wanted = dict.fromkeys([*names, *CREDENTIAL_VARIABLES, *FILE_COMMAND_VARIABLES])
