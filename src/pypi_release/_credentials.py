@@ -67,6 +67,23 @@ def _api_token(inputs: Inputs, environ: Mapping[str, str]) -> Credentials | None
     return None
 
 
+def _check_header_safe(token: Credentials) -> None:
+    """Basic auth travels as Latin-1: anything else could never authenticate."""
+    for what, value in (("user name", token.username), ("token", token.password.reveal())):
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise AuthError(
+                f"The {what} from {token.source} has characters an HTTP header cannot carry.",
+                hint="Copy the token again from the index (API tokens are plain ASCII).",
+            ) from None
+        if any(ord(c) < 32 for c in value):
+            raise AuthError(
+                f"The {what} from {token.source} has control characters (a line break?).",
+                hint="Store the token as a secret without surrounding whitespace.",
+            )
+
+
 def _no_oidc_reason(context: RunContext) -> str:
     if context.from_fork:
         return (
@@ -87,6 +104,7 @@ def plan_credentials(
             "trusted-publishing: auto to use the token.",
         )
     if token is not None:
+        _check_header_safe(token)
         if inputs.index.is_pypi and token.username != "__token__":
             raise AuthError(
                 f"User {token.username!r} cannot upload to {inputs.repository_url}: PyPI accepts "

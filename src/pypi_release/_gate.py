@@ -8,6 +8,7 @@ must be a version (here, before the build) and equal the built version (after th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -87,10 +88,27 @@ def _binding_from_token(environment: str, claims: Mapping[str, Any]) -> Check:
     return Check(ENVIRONMENT, "passed", f"the job's OIDC token says environment {claim!r}")
 
 
+# A deployment status of a job that is running (or ran) in the environment; `waiting`,
+# `failure`, `error` and `inactive` do not show this job there.
+_ACTIVE_STATES = frozenset({"in_progress", "queued", "success"})
+_RUN_IN_URL = re.compile(r"/actions/runs/(\d+)(?:[/?#]|$)")
+
+
+def _is_this_run(status: Mapping[str, Any], run_id: str) -> bool:
+    if status.get("state") not in _ACTIVE_STATES:
+        return False
+    for url in (status.get("log_url"), status.get("target_url")):
+        found = _RUN_IN_URL.search(url) if isinstance(url, str) else None
+        if found and found.group(1) == run_id:  # exactly: run 4242 is not run 42420
+            return True
+    return False
+
+
 def _binding_from_api(environment: str, context: RunContext, api: GitHubApi | None) -> Check:
     fix = (
-        "Give the job `permissions: id-token: write` (its OIDC token names the environment), "
-        "or `deployments: read` for the GitHub API."
+        "Give the publishing job this block (its OIDC token names the environment):\n"
+        "permissions:\n  id-token: write\n  contents: read\n"
+        "(or `deployments: read` for the GitHub API); `environment: ''` turns the check off."
     )
     if api is None:
         return Check(
@@ -107,16 +125,15 @@ def _binding_from_api(environment: str, context: RunContext, api: GitHubApi | No
             f"no OIDC token, and the GitHub API refused the deployments "
             f"({deployments.status} {deployments.message})", fix,
         )  # fmt: skip
-    run_path = f"/actions/runs/{context.run_id}"
-    for deployment in deployments.data:
+    for deployment in [d for d in deployments.data if isinstance(d, dict)][:50]:
         statuses = api.get(f"/repos/{repo}/deployments/{deployment.get('id')}/statuses")
         if statuses.ok and isinstance(statuses.data, list):
-            for status in statuses.data:
-                urls = f"{status.get('log_url') or ''} {status.get('target_url') or ''}"
-                if run_path in urls:
+            for status in [s for s in statuses.data if isinstance(s, dict)]:
+                if _is_this_run(status, context.run_id):
                     return Check(
                         ENVIRONMENT, "passed",
-                        f"GitHub's deployment record shows this run in {environment!r}",
+                        f"GitHub's deployment record shows this run in {environment!r} "
+                        f"({status.get('state')})",
                     )  # fmt: skip
     return Check(
         ENVIRONMENT, "failed",
@@ -127,8 +144,14 @@ def _binding_from_api(environment: str, context: RunContext, api: GitHubApi | No
     )  # fmt: skip
 
 
+def _dicts(value: object) -> list[dict[str, Any]]:
+    """The objects in a JSON list from the API; anything malformed is left out."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def _reviewer_name(entry: Mapping[str, Any]) -> str:
-    reviewer = entry.get("reviewer") or {}
+    reviewer = entry.get("reviewer")
+    reviewer = reviewer if isinstance(reviewer, dict) else {}
     if entry.get("type") == "Team":
         return f"team {reviewer.get('slug') or reviewer.get('name') or '?'}"
     return f"@{reviewer.get('login') or '?'}"
@@ -153,15 +176,16 @@ def _protection(
             PROTECTION, "unverified",
             f"the GitHub API refused environment {environment!r} ({answer.status} "
             f"{answer.message}): {why}",
-            "For a private repository give the job `permissions: actions: read`; "
+            "Give the publishing job this block (a private repository needs it):\n"
+            "permissions:\n  actions: read\n  contents: read\n"
+            "and leave github-token at its default; "
             "check the environment exists under Settings → Environments.",
         )  # fmt: skip
-    rules = answer.data.get("protection_rules") or []
     reviewers = [
         _reviewer_name(entry)
-        for rule in rules
+        for rule in _dicts(answer.data.get("protection_rules"))
         if rule.get("type") == "required_reviewers"
-        for entry in rule.get("reviewers") or []
+        for entry in _dicts(rule.get("reviewers"))
     ]
     if reviewers:
         return Check(PROTECTION, "passed", "required reviewers: " + ", ".join(reviewers))
@@ -191,14 +215,18 @@ def _approvals(
         ), ()  # fmt: skip
     approvals = tuple(
         Approval(
-            user=str((item.get("user") or {}).get("login", "?")),
+            user=str(
+                _dicts([item.get("user")])[0].get("login", "?")
+                if _dicts([item.get("user")])
+                else "?"
+            ),
             state=str(item.get("state", "")),
-            comment=str(item.get("comment") or ""),
+            comment=str(item.get("comment") or "")[:500],
         )
-        for item in answer.data
+        for item in _dicts(answer.data)
         if any(
             str(env.get("name", "")).lower() == environment.lower()
-            for env in item.get("environments") or []
+            for env in _dicts(item.get("environments"))
         )
     )
     approved = [a for a in approvals if a.state == "approved"]
@@ -213,8 +241,12 @@ def _approvals(
 
 
 def tag_version(tag: str) -> Version:
-    """The version a tag names: `1.2.3` or `v1.2.3`. Raises InvalidVersion."""
-    return Version(tag[1:] if tag[:1] in ("v", "V") else tag)
+    """The version a tag names: `1.2.3` or `v1.2.3` (one v: PEP 440 would take `vv1.2.3`'s
+    second one too). Raises InvalidVersion."""
+    rest = tag[1:] if tag[:1] in ("v", "V") else tag
+    if rest[:1] in ("v", "V") or rest != rest.strip():
+        raise InvalidVersion(tag)
+    return Version(rest)
 
 
 def _tag_is_a_version(check_tag: bool, context: RunContext) -> Check:
@@ -319,6 +351,23 @@ def log_report(report: GateReport, console: Console, *, only: str | None = None)
                 f"{check.detail}." + (f"\n{check.fix}" if check.fix else ""),
                 title=f"{check.name} could not be verified",
             )
+
+
+def closed(report: GateReport, *, require_reviewers: bool) -> GateReport:
+    """The gate fails closed: an environment binding (or, with require-reviewers, a
+    protection) that could not be verified refuses a real run, with the permission that
+    would let it verify. `environment: ''` and `require-reviewers: false` turn them off."""
+    checks = []
+    for check in report.checks:
+        must = check.name == ENVIRONMENT or (check.name == PROTECTION and require_reviewers)
+        if must and check.outcome == "unverified":
+            check = Check(
+                check.name, "failed",
+                f"{check.name} could not be verified, so the release is refused: {check.detail}",
+                check.fix,
+            )  # fmt: skip
+        checks.append(check)
+    return replace(report, checks=tuple(checks))
 
 
 def enforce(checks: Sequence[Check], console: Console, *, dry_run: bool) -> None:

@@ -24,15 +24,35 @@ _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 INDEX_RULES = ("auto", "pypi", "none")
 
 
+def url_problem(url: str) -> tuple[str, str] | None:
+    """What makes `url` unusable as any index URL (problem, fix; "" = the caller's fix)."""
+    if len(url) > 2000 or any(ord(c) < 33 or ord(c) == 127 for c in url):
+        return "is not a URL (too long, or with spaces or control characters)", ""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises for a port out of range or not a number)
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})", ""
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "is not an http(s) URL", ""
+    if parts.username is not None or parts.password is not None:
+        return (
+            "carries credentials (user:password@), which would be printed and sent to every "
+            "request",
+            "Remove them from the URL: give the user name in the 'user' input and the token in "
+            "'password' (a secret).",
+        )
+    return None
+
+
 def upload_url_problem(url: str) -> tuple[str, str] | None:
     """What is wrong with `url` as an upload endpoint, and the fix; None when nothing is."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return (
-            "is not an http(s) URL",
-            f"Give the index's full upload URL with its scheme, e.g. {PYPI_UPLOAD_URL}",
+    if problem := url_problem(url):
+        return problem[0], problem[1] or (
+            f"Give the index's full upload URL with its scheme, e.g. {PYPI_UPLOAD_URL}"
         )
-    host = parts.hostname.lower()
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
     if host in _READ_ONLY_HOSTS or parts.path.rstrip("/").endswith(("/simple", "/+simple")):
         upload = _READ_ONLY_HOSTS.get(
             host, "the index's upload endpoint (often ending in /legacy/)"

@@ -15,13 +15,12 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
 from ._errors import ConfigurationError, InputError
 from ._http import RetryPolicy
-from ._index import INDEX_RULES, KnownIndex, upload_url_problem
+from ._index import INDEX_RULES, KnownIndex, upload_url_problem, url_problem
 from ._secrets import Secret
 
 
@@ -140,7 +139,7 @@ def _parse_text(name: str, text: str) -> str:
 
 def _number(name: str, text: str, *, low: float, high: float, what: str) -> float:
     try:
-        value = float(text)
+        value = float(text) if len(text) <= 30 else float("nan")
     except ValueError:
         value = float("nan")
     if not low <= value <= high:  # NaN fails too
@@ -149,8 +148,9 @@ def _number(name: str, text: str, *, low: float, high: float, what: str) -> floa
 
 
 def _whole_number(name: str, text: str, *, high: int, hint: str) -> int:
-    # ASCII digits only: "¹".isdigit() is true, yet int() refuses it.
-    if not re.fullmatch(r"\s*[0-9]+\s*", text) or not 1 <= int(text) <= high:
+    # ASCII digits only ("¹".isdigit() is true, yet int() refuses it), and few of them: int()
+    # of a 5000-digit string raises.
+    if not re.fullmatch(r"\s*[0-9]{1,6}\s*", text) or not 1 <= int(text) <= high:
         raise InputError(name, text, f"must be a whole number from 1 to {high}", hint=hint)
     return int(text)
 
@@ -183,26 +183,31 @@ _SIZE_UNITS = {
 }
 
 
+_SIZE_HINT = "Write a number with an optional unit: 100MB, 250 MiB, 1GB; 0 for no limit."
+_LARGEST_SIZE = 2**50  # a petabyte: more than any index takes
+
+
 def parse_size(name: str, text: str) -> int:
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    match = re.fullmatch(r"\s*(\d{1,15}(?:\.\d{1,15})?)\s*([a-zA-Z]*)\s*", text)
     unit = match.group(2).upper() if match else ""
     if not match or unit not in _SIZE_UNITS:
-        raise InputError(
-            name, text, "is not a size",
-            hint="Write a number with an optional unit: 100MB, 250 MiB, 1GB; 0 for no limit.",
-        )  # fmt: skip
-    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+        raise InputError(name, text, "is not a size", hint=_SIZE_HINT)
+    number = float(match.group(1))
+    size = int(number * _SIZE_UNITS[unit])
+    if number and size < 1:  # 0.4B is not "no limit"
+        raise InputError(name, text, "is less than one byte", hint=_SIZE_HINT)
+    if size > _LARGEST_SIZE:
+        raise InputError(name, text, "is larger than any index accepts", hint=_SIZE_HINT)
+    return size
 
 
 def parse_index_url(name: str, text: str) -> str:
     if not text:
         return ""
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(
-            name, text, "is not an http(s) URL",
-            hint="Give the simple index of the index you upload to, e.g. https://pypi.org/simple/",
-        )  # fmt: skip
+    if problem := url_problem(text):
+        raise InputError(name, text, problem[0], hint=problem[1] or (
+            "Give the simple index of the index you upload to, e.g. https://pypi.org/simple/"
+        ))  # fmt: skip
     return text if text.endswith("/") else text + "/"
 
 
@@ -258,14 +263,40 @@ def _parse_user(name: str, text: str) -> str:
     return text or "__token__"
 
 
-def parse_project_paths(text: str, workspace: Path) -> tuple[Path, ...]:
+@dataclass(frozen=True)
+class Workspace:
+    """Where relative paths start. `confined` (in Actions): they must stay inside it."""
+
+    root: Path
+    confined: bool = False
+
+
+def resolve_in(name: str, entry: str, workspace: Workspace) -> Path:
+    """`entry` resolved (symlinks too) against the workspace, or one InputError."""
+    if len(entry) > 1024 or "\0" in entry:
+        raise InputError(name, entry, "is not a usable path (too long, or a NUL character)")
+    try:
+        resolved = (workspace.root / entry).resolve()
+        resolved.stat() if resolved.exists() else None
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise InputError(name, entry, f"cannot be resolved ({type(exc).__name__})") from exc
+    root = workspace.root.resolve()
+    if workspace.confined and not resolved.is_relative_to(root):
+        raise InputError(
+            name, entry, f"points outside the workspace ({resolved})",
+            hint="Paths are relative to the workspace; a symbolic link out of it does not count.",
+        )  # fmt: skip
+    return resolved
+
+
+def parse_project_paths(text: str, workspace: Workspace) -> tuple[Path, ...]:
     """The `path` input: one project directory a line, each holding a Python project."""
     entries = [line.strip() for line in text.splitlines() if line.strip()]
     if not entries:
         raise InputError("path", text, "names no directory", hint="Use '.' for the workspace root.")
     seen: dict[Path, str] = {}
     for entry in entries:
-        resolved = (workspace / entry).resolve()
+        resolved = resolve_in("path", entry, workspace)
         if resolved in seen:
             raise InputError(
                 "path",
@@ -291,10 +322,14 @@ def parse_project_paths(text: str, workspace: Path) -> tuple[Path, ...]:
     return tuple(seen)
 
 
-def parse_dist_dir(text: str, workspace: Path, *, must_exist: bool) -> Path:
-    resolved = (workspace / text).resolve()
-    if resolved.exists() and not resolved.is_dir():
-        raise InputError("dist-dir", text, "is a file, not a folder", hint="Name a folder.")
+def parse_dist_dir(text: str, workspace: Workspace, *, must_exist: bool) -> Path:
+    resolved = resolve_in("dist-dir", text, workspace)
+    blocked = next((p for p in (resolved, *resolved.parents) if p.exists()), None)
+    if blocked is not None and not blocked.is_dir():
+        raise InputError(
+            "dist-dir", text, f"is{'' if blocked == resolved else ' under'} a file, not a folder",
+            hint="Name a folder.",
+        )  # fmt: skip
     if must_exist and not resolved.is_dir():
         raise InputError(
             "dist-dir",
@@ -306,17 +341,17 @@ def parse_dist_dir(text: str, workspace: Path, *, must_exist: bool) -> Path:
     return resolved
 
 
-def _paths_in(text: str, workspace: Path, scalars: Mapping[str, Any]) -> tuple[Path, ...]:
+def _paths_in(text: str, workspace: Workspace, scalars: Mapping[str, Any]) -> tuple[Path, ...]:
     # With build: false nothing is read from the project folders.
     return parse_project_paths(text, workspace) if scalars["build"] else ()
 
 
-def _dist_dir_in(text: str, workspace: Path, scalars: Mapping[str, Any]) -> Path:
+def _dist_dir_in(text: str, workspace: Workspace, scalars: Mapping[str, Any]) -> Path:
     return parse_dist_dir(text or "dist", workspace, must_exist=not scalars["build"])
 
 
 ScalarParser = Callable[[str, str], Any]
-WorkspaceParser = Callable[[str, Path, Mapping[str, Any]], Any]
+WorkspaceParser = Callable[[str, Workspace, Mapping[str, Any]], Any]
 
 
 def _scalar(name: str, parse: ScalarParser) -> Any:
@@ -406,8 +441,9 @@ def read_inputs(
         for f in fields(Inputs)
         if "parse" in f.metadata
     }
+    place = Workspace(workspace, confined=environ.get("GITHUB_ACTIONS") == "true")
     resolved = {
-        f.name: f.metadata["parse_in_workspace"](raw[f.metadata["input"]], workspace, scalars)
+        f.name: f.metadata["parse_in_workspace"](raw[f.metadata["input"]], place, scalars)
         for f in fields(Inputs)
         if "parse_in_workspace" in f.metadata
     }

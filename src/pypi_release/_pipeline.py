@@ -97,7 +97,8 @@ def _run_phases(
     _describe(inputs, console)
 
     plan = _plan_credentials(inputs, context, environ, console)
-    record.gate = _pass_gate(inputs, context, console)
+    record.gate = _gate_report(inputs, context, console)  # reported even when it refuses
+    _gate.enforce(record.gate.checks, console, dry_run=inputs.dry_run)
     built = _build(inputs, environ, console)
     warm.join()
     final = not inputs.dry_run or context.tag is not None  # else the version is not final
@@ -177,11 +178,11 @@ def _plan_credentials(
     return plan
 
 
-def _pass_gate(inputs: Inputs, context: RunContext, console: Console) -> _gate.GateReport:
+def _gate_report(inputs: Inputs, context: RunContext, console: Console) -> _gate.GateReport:
     console.stage("Deployment gate")
     gate = _gate.run_gate(inputs, context, console)
+    gate = _gate.closed(gate, require_reviewers=inputs.require_reviewers)
     _gate.log_report(gate, console)
-    _gate.enforce(gate.checks, console, dry_run=inputs.dry_run)
     return gate
 
 

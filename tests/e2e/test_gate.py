@@ -196,19 +196,27 @@ def test_no_reviewers_allowed_when_not_required(tmp_path: Path, trusted: FakeTru
     assert "no approval is recorded" in run.stdout
 
 
-def test_unreadable_protection_rules_are_a_warning_with_the_permission_to_add(
+def test_unreadable_protection_rules_refuse_the_release_with_the_permission_to_add(
     tmp_path: Path, trusted: FakeTrustedIndex
 ) -> None:
+    """The gate fails closed: a protection nobody could verify is no protection."""
     workspace = make_workspace(tmp_path, "hatch")
     refuse = {"/environments/": (403, "Resource not accessible by integration")}
     with fake_github(refuse=refuse) as github:
         run = release(workspace, github, trusted)
+        unprotected = release(workspace, github, trusted, inputs={"require-reviewers": "false"})
 
-    assert run.returncode == 0, run.log
-    (warning,) = [w for w in run.annotations("warning") if "Protection" in w]
-    assert "403 Resource not accessible by integration" in warning
+    assert run.returncode == 1
+    message = only_error(run)
+    assert "Protection could not be verified, so the release is refused" in message
+    assert "403 Resource not accessible by integration" in message
+    assert "permissions:\n  actions: read" in message
+    assert "| Protection | ❌ failed" in run.summary
+    assert trusted.index.files() == []
+    # require-reviewers: false is the explicit way off: then it is only reported.
+    assert unprotected.returncode == 0, unprotected.log
+    (warning,) = [w for w in unprotected.annotations("warning") if "Protection" in w]
     assert "actions: read" in warning
-    assert "| Protection | ⚠️ could not be verified" in run.summary
 
 
 def test_without_oidc_the_deployment_record_proves_the_environment(
@@ -242,20 +250,24 @@ def test_without_oidc_and_no_deployment_of_this_run_the_job_is_refused(
     assert trusted.index.files() == []
 
 
-def test_nothing_to_verify_with_is_a_warning_not_a_refusal(
+def test_nothing_to_verify_with_refuses_a_real_run_and_warns_in_a_dry_run(
     tmp_path: Path, index: IndexServer, github: FakeGitHub, trusted: FakeTrustedIndex
 ) -> None:
     workspace = make_workspace(tmp_path, "hatch")
+    inputs = {"user": index.user, "password": index.password, "github-token": ""}
 
-    run = release(workspace, github, trusted, oidc=False,
-                  inputs={"user": index.user, "password": index.password, "github-token": ""})  # fmt: skip
+    run = release(workspace, github, trusted, oidc=False, inputs=inputs)
+    dry = release(workspace, github, trusted, oidc=False, inputs={**inputs, "dry-run": "true"})
 
-    assert run.returncode == 0, run.log
-    warnings = run.annotations("warning")
-    assert any(
-        "Environment could not be verified" in w and "id-token: write" in w for w in warnings
-    )
-    assert any("Protection could not be verified" in w for w in warnings)
+    assert run.returncode == 1
+    message = only_error(run)
+    assert "Environment could not be verified, so the release is refused" in message
+    assert "permissions:\n  id-token: write" in message
+    assert "(and 1 more failed checks" in message  # the protection, too
+    assert trusted.index.files() == []
+    assert dry.returncode == 0, dry.log
+    refused = [w for w in dry.annotations("warning") if "A real run would be refused" in w]
+    assert len(refused) == 2
 
 
 def test_an_empty_environment_input_turns_the_environment_checks_off(
