@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,6 +24,11 @@ class RetryPolicy:
     max_seconds: float = 300.0  # no retry starts once this much time has gone by
     timeout: float = 60.0  # per request: to connect, and between bytes of the answer
     backoff: float = 1.0  # the first wait; each next one doubles, with jitter
+
+    @property
+    def deadline(self) -> float:
+        """The most one answer of a small endpoint may take, whole (not just between bytes)."""
+        return self.timeout * 3
 
     def delay(self, attempt: int) -> float:
         jitter = random.uniform(0.5, 1.0)  # noqa: S311 (spreading retries, not cryptography)
@@ -91,6 +96,10 @@ def session() -> requests.Session:
     return s
 
 
+# The small JSON endpoints (OIDC, mint-token, the GitHub API, listings) answer in kilobytes.
+BODY_LIMIT = 32 * 2**20
+
+
 def request(
     http: requests.Session,
     method: str,
@@ -101,33 +110,61 @@ def request(
     policy: RetryPolicy,
     **kwargs: Any,
 ) -> requests.Response:
-    """`what` names the call in log lines and errors ("the index's mint-token endpoint")."""
+    """`what` names the call in log lines and errors ("the index's mint-token endpoint").
+    The body is read here, bounded in size and in time (`policy.deadline` for the whole
+    answer, as well as `policy.timeout` between bytes): a server that trickles a byte a
+    second cannot hold the run."""
     kwargs.setdefault("timeout", policy.timeout)
-    return retrying(
-        lambda: http.request(method, url, **kwargs),
-        transient=transient_status,
-        what=what,
-        console=console,
-        policy=policy,
-    )
+    kwargs["stream"] = True
+
+    def attempt() -> requests.Response:
+        response = http.request(method, url, **kwargs)
+        if not response.is_redirect:
+            response._content = read_bounded(
+                response, BODY_LIMIT, what=what, seconds=policy.deadline
+            )
+        return response
+
+    return retrying(attempt, transient=transient_status, what=what, console=console, policy=policy)
 
 
-def read_bounded(response: requests.Response, limit: int, *, what: str) -> bytes:
-    """The body of a streamed response, refused past `limit` bytes (a hostile or broken
-    server could send without end)."""
+def _chunks_as_they_come(response: requests.Response) -> Iterator[bytes]:
+    """The body in whatever pieces arrive (urllib3's read1), so the deadline is checked as
+    bytes come, not once a 64 KiB chunk is full."""
+    raw = response.raw
+    while True:
+        chunk = raw.read1(64 * 1024, decode_content=True) if hasattr(raw, "read1") else b""
+        if not chunk:
+            if hasattr(raw, "read1"):
+                return
+            yield from response.iter_content(64 * 1024)
+            return
+        yield chunk
+
+
+def read_bounded(
+    response: requests.Response, limit: int, *, what: str, seconds: float | None = None
+) -> bytes:
+    """The body of a streamed response, refused past `limit` bytes or `seconds` (a hostile
+    or broken server could send without end, or a byte at a time)."""
     import requests
 
+    deadline = time.monotonic() + seconds if seconds else None
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in response.iter_content(64 * 1024):
+        for chunk in _chunks_as_they_come(response):
             size += len(chunk)
             if size > limit:
                 raise IndexAnswerError(
                     f"The answer from {what} is larger than {limit:,} bytes; refused.",
                     hint="Check that the URL points at the index (or API) itself.",
                 )
+            if deadline is not None and time.monotonic() > deadline:
+                raise requests.Timeout(f"no whole answer within {seconds:g} s")
             chunks.append(chunk)
+    except requests.Timeout:
+        raise
     except requests.RequestException as exc:
         raise NetworkError(f"Reading the answer from {what} failed: {type(exc).__name__}.") from exc
     finally:

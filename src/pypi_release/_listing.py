@@ -145,10 +145,14 @@ class IndexReader:
         for _ in range(5):
             response = _http.request(
                 self._http, "GET", url, headers=headers, what="the index's listing",
-                console=self._console, policy=self._policy, allow_redirects=False, stream=True,
+                console=self._console, policy=self._policy, allow_redirects=False,
             )  # fmt: skip
             if not (response.is_redirect and response.headers.get("Location")):
-                response._content = _http.read_bounded(response, LISTING_LIMIT, what=url)
+                if len(response.content) > LISTING_LIMIT:
+                    raise IndexAnswerError(
+                        f"The answer from {url} is larger than {LISTING_LIMIT:,} bytes; refused.",
+                        hint="Check that index-url points at the index's simple API.",
+                    )
                 return response
             target = urljoin(url, response.headers["Location"])
             response.close()
