@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,7 +29,9 @@ def main(image: str) -> int:
     with tempfile.TemporaryDirectory(prefix="pypi-release-container-") as scratch:
         root = Path(scratch)
         with pypiserver(root / "index") as index:
-            workspace = make_workspace(root, "hatch")
+            # The hostile sample: its build backend hunts for credentials (as in the e2e tier),
+            # here where the action is root and the build runs as another user.
+            workspace = make_workspace(root, "hostile")
             commands, home = root / "file_commands", root / "home"
             commands.mkdir()
             home.mkdir()
@@ -40,6 +43,7 @@ def main(image: str) -> int:
                 "repository-url": index.upload_url,
                 "user": index.user,
                 "password": index.password,
+                "environment": "",  # no GitHub here to prove a protected environment
             }
             env = {
                 f"INPUT_{name.upper()}": inputs.get(name, spec.default or "")
@@ -83,7 +87,8 @@ def main(image: str) -> int:
                 [index.password],
             )
             assert done.returncode == 0, f"the container exited {done.returncode}"
-            files = ["prt_hatch_sample-1.0.0-py3-none-any.whl", "prt_hatch_sample-1.0.0.tar.gz"]
+            files = ["prt_hostile_sample-1.0.0-py3-none-any.whl",
+                     "prt_hostile_sample-1.0.0.tar.gz"]  # fmt: skip
             assert index.files() == files, index.files()
             assert outputs["published"] == "true", outputs
             assert outputs["version"] == "1.0.0", outputs
@@ -95,13 +100,33 @@ def main(image: str) -> int:
                 "git in the image"
             )
             assert (workspace / "dist" / files[1]).is_file()
-            pip_install(index, "prt-hatch-sample==1.0.0", root / "installed")
+            _assert_the_build_found_nothing(done.stdout, index.password)
+            pip_install(index, "prt-hostile-sample==1.0.0", root / "installed")
             shutil.rmtree(root / "installed")
             print(
-                f"test-container: the image released prt-hatch-sample 1.0.0 to "
+                f"test-container: the image released prt-hostile-sample 1.0.0 to "
                 f"{index.upload_url} in {elapsed:.1f} s (podman run to exit); pip installed it."
             )
     return 0
+
+
+def _assert_the_build_found_nothing(log: str, password: str) -> None:
+    """As root, the build runs as another user: the hostile backend can read neither the
+    action's environment nor its memory, and finds the password nowhere."""
+    assert "The build runs as uid 65534" in log, "the build did not switch users"
+    found: dict[str, bytes] = {}
+    for what, data in re.findall(r"^HOSTILE (\S+) ([0-9a-f]*)$", log, re.M):
+        found[what] = found.get(what, b"") + bytes.fromhex(data)
+    assert found.get("uid") == b"65534", found.get("uid")
+    assert "ancestor-environ-closed-1" in found, sorted(found)  # the action is pid 1
+    assert "ancestor-memory-closed-1" in found, sorted(found)
+    everything = b"\n".join(found.values())
+    assert password.encode() not in everything
+    assert password[::-1].encode() not in everything
+    print(
+        f"test-container: the hostile backend ran as uid 65534 and found nothing "
+        f"({len(found)} probes)"
+    )
 
 
 if __name__ == "__main__":

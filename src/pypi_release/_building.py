@@ -82,9 +82,11 @@ def source_date_epoch(path: Path, environ: Mapping[str, str]) -> tuple[str | Non
 
 
 def build_environment(
-    environ: Mapping[str, str], home: Path, *, epoch: str | None
+    environ: Mapping[str, str], home: Path, *, epoch: str | None, shared_cache: bool = False
 ) -> dict[str, str]:
-    """The worker's whole environment: the allow-list, a HOME and TMPDIR of its own."""
+    """The worker's whole environment: the allow-list, a HOME and TMPDIR of its own.
+    `shared_cache` (the build runs as this same user): uv keeps using this user's cache, so
+    build requirements are not downloaded again for every build."""
     env = {
         name: value
         for name, value in environ.items()
@@ -94,6 +96,9 @@ def build_environment(
     if epoch:
         env["SOURCE_DATE_EPOCH"] = epoch
     env.setdefault("PATH", os.defpath)
+    if shared_cache and "UV_CACHE_DIR" not in env and environ.get("HOME"):
+        cache_root = environ.get("XDG_CACHE_HOME") or str(Path(environ["HOME"]) / ".cache")
+        env["UV_CACHE_DIR"] = str(Path(cache_root) / "uv")
     env.update({"HOME": str(home), "TMPDIR": str(home / "tmp"), "USER": "pypi-release-build",
                 "PYTHONDONTWRITEBYTECODE": "1"})  # fmt: skip
     return env
@@ -233,7 +238,7 @@ def build_project(
         else f"No SOURCE_DATE_EPOCH ({origin}): archives carry the build time."
     )
     with _sandbox(path, dist_dir, drop=drop) as box:
-        env = build_environment(environ, box.home, epoch=epoch)
+        env = build_environment(environ, box.home, epoch=epoch, shared_cache=box.uid is None)
         with subprocess.Popen(
             [sys.executable, "-m", "pypi_release._build_worker", str(box.source), str(box.out)],
             cwd=box.source, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -56,7 +56,12 @@ def test_a_hostile_backend_finds_no_credential_and_the_release_completes(
     found = findings(run)
     assert "environ" in found, run.stdout  # the backend did run its hunt
     assert any(k.startswith("ancestor-environ") for k in found)  # and looked upwards
-    everything = b"\n".join(found.values())
+    switched = "runs as uid 65534" in run.stdout
+    # Reading another process's memory as the same user is the documented limit of a build
+    # that cannot switch users (docs/security.md); with the switch, memory counts too.
+    everything = b"\n".join(
+        v for k, v in found.items() if switched or not k.startswith("ancestor-memory-")
+    )
     for secret in [index.password, GITHUB_TOKEN, REQUEST_TOKEN]:
         for form in (secret, secret[::-1]):
             assert form.encode() not in everything, f"the backend found {secret[:12]}…"
@@ -73,7 +78,7 @@ def test_a_hostile_backend_finds_no_credential_and_the_release_completes(
     assert not any("forged by the backend" in w for w in run.annotations("warning"))
     # actions/checkout's persisted token: warned about; in a private copy (root), gone.
     assert any("persist-credentials: false" in w for w in run.annotations("warning"))
-    if "runs as uid 65534" in run.stdout:
+    if switched:
         assert found["uid"] == b"65534"
         assert CHECKOUT_TOKEN.encode() not in everything
         assert not any(k.startswith("ancestor-memory-") and "closed" not in k for k in found)

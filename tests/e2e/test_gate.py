@@ -60,6 +60,7 @@ def release(
         env={**github.runner_env(oidc=oidc), **(env or {})},
         secrets=[REQUEST_TOKEN, GITHUB_TOKEN],
         ref=ref,
+        gate=True,
     )
     # Tokens made during the run: every OIDC JWT and every minted upload token.
     assert_no_secret(

@@ -124,14 +124,21 @@ def run_action(
     secrets: Iterable[str] = (),
     ref: str = "refs/tags/1.0.0",
     raw_env: Mapping[str, str] | None = None,
+    gate: bool = False,
 ) -> ActionRun:
-    """Run the action. `inputs` as a workflow's `with:`; `raw_env` sets variables verbatim."""
+    """Run the action. `inputs` as a workflow's `with:`; `raw_env` sets variables verbatim.
+
+    Without `gate`, the run is a job with no protected environment to prove (`environment:
+    ''`, unless `inputs` says otherwise): the gate fails closed, and most runs here have no
+    GitHub to ask. The gate's own tests pass `gate=True` and a fake GitHub."""
     commands = workspace.parent / f"file_commands_{workspace.name}"
     commands.mkdir(exist_ok=True)
     for name in ("output", "summary"):
         (commands / name).write_text("")
     environ = runner_env(workspace, commands, ref=ref)
     given = dict(inputs or {})
+    if not gate:
+        given.setdefault("environment", "")
     for name, spec in load_input_specs().items():
         environ[f"INPUT_{name.upper()}"] = given.pop(name, spec.default or "")
     assert not given, f"inputs not declared in action.yml: {sorted(given)}"

