@@ -164,6 +164,8 @@ class Console:
             self._quote = None
 
     def _raw(self, stream: TextIO, line: str) -> None:
+        # A file name that is not UTF-8 (surrogate escapes) must not crash the log.
+        line = line.encode("utf-8", "backslashreplace").decode("utf-8")
         with self._lock:  # uploads run in threads: whole lines, never interleaved
             stream.write(line + "\n")
             stream.flush()

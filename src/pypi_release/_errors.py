@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,7 +31,9 @@ class InputError(ReleaseError):
     title = "Invalid input"
 
     def __init__(self, name: str, value: str, problem: str, *, hint: str = "") -> None:
-        shown = value if len(value) <= 200 else value[:200] + "…"
+        # A password in a URL's userinfo (user:password@) is never echoed back.
+        shown = re.sub(r"(//[^/@\s:]*:)[^@/\s]*@", r"\1***@", value)
+        shown = shown if len(shown) <= 200 else shown[:200] + "…"
         super().__init__(f"Input '{name}': {problem} (got {shown!r}).", hint=hint)
         self.name = name
         self.value = value

@@ -70,12 +70,17 @@ def release(
         if state := where_things_stand(record):
             console.info(state)
         return EXIT_FAILED
-    except Exception as crash:  # a bug of ours: say so, with the traceback, secrets removed
-        record.error = ReleaseError(f"pypi-release crashed: {type(crash).__name__}: {crash}")
+    except Exception as crash:  # a bug of ours: one line, the traceback with verbose
+        said = " ".join(str(crash).split())[:300]
+        record.error = ReleaseError(f"pypi-release crashed: {type(crash).__name__}: {said}")
         console.error(
-            traceback.format_exc(),
-            title="pypi-release crashed (a bug: please report it with this log)",
+            f"{record.error.message}\nThis is a bug: please report it with this log (set "
+            "verbose: true, or --verbose, to include the traceback).",
+            title="pypi-release crashed",
         )
+        console.debug(traceback.format_exc())  # through the secret filter, as everything
+        if state := where_things_stand(record):
+            console.info(state)
         return EXIT_CRASHED
     finally:
         report(record, console, environ)

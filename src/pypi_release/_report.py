@@ -7,9 +7,11 @@ exactly which files are on the index and which are not.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,7 +84,7 @@ def outputs(record: RunRecord) -> dict[str, str]:
 
 def write_outputs(path: Path, values: Mapping[str, str]) -> None:
     """Append outputs in the runner's file-command format, multi-line values included."""
-    with path.open("a", encoding="utf-8") as file:
+    with path.open("a", encoding="utf-8", errors="backslashreplace") as file:
         for name, value in values.items():
             if "\n" in value or "\r" in value:
                 delimiter = f"ghadelimiter_{uuid.uuid4()}"
@@ -112,12 +114,27 @@ def _headline(record: RunRecord) -> str:
     return f"✅ {what} published"
 
 
+def _fence(text: str, char: str = "`", least: int = 3) -> str:
+    """A fence longer than any run of `char` in `text`: the text cannot close it."""
+    longest = max((len(run) for run in re.findall(f"{re.escape(char)}+", text)), default=0)
+    return char * max(least, longest + 1)
+
+
+def code(text: str) -> str:
+    """Outside data (a file name, a tag, a URL) as a Markdown code span that it cannot break
+    out of: one line, a fence longer than its backticks, table pipes escaped."""
+    text = " ".join(text.split())[:500].replace("|", "\\|")
+    fence = _fence(text, least=1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def summary_markdown(record: RunRecord) -> str:
     lines = [f"## pypi-release: {_headline(record)}", ""]
     if record.index:
-        lines.append(f"Index: `{record.index.upload_url}`")
+        lines.append(f"Index: {code(record.index.upload_url)}")
     if record.context.tag:
-        lines.append(f"Tag: `{record.context.tag}`")
+        lines.append(f"Tag: {code(record.context.tag)}")
     if record.context.run_url:
         lines.append(f"Run: {record.context.run_url}")
     lines.append("")
@@ -127,11 +144,12 @@ def summary_markdown(record: RunRecord) -> str:
     if release and release.ignored:
         lines.append(
             "Left alone in the dist folder (never uploaded): "
-            + ", ".join(f"`{item.name}` ({item.reason})" for item in release.ignored)
+            + ", ".join(f"{code(item.name)} ({item.reason})" for item in release.ignored)
         )
         lines.append("")
     if record.error is not None:
-        lines += ["**Error**", "", "```", str(record.error), "```", ""]
+        fence = _fence(str(record.error))
+        lines += ["**Error**", "", fence, str(record.error), fence, ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -142,7 +160,7 @@ def _files_section(record: RunRecord) -> list[str]:
     lines = ["| File | Size | sha256 | Status |", "| --- | --- | --- | --- |"]
     for dist in release.distributions:
         lines.append(
-            f"| `{dist.filename}` | {_size(dist.size)} | `{dist.sha256}` | "
+            f"| {code(dist.filename)} | {_size(dist.size)} | {code(dist.sha256)} | "
             f"{record.status_of(dist.filename)} |"
         )
     lines.append("")
@@ -160,7 +178,7 @@ def _gate_section(record: RunRecord) -> list[str]:
         return []
     lines = ["### Deployment gate", "", "| Check | Result | Detail |", "| --- | --- | --- |"]
     for check in record.gate.checks:
-        detail = check.detail.replace("|", "\\|").replace("\n", " ")
+        detail = html.escape(" ".join(check.detail.split())).replace("|", "\\|")
         lines.append(
             f"| {check.name} | {icon(check.outcome)} {OUTCOME_TEXT[check.outcome]} | {detail} |"
         )
@@ -205,12 +223,34 @@ def where_things_stand(record: RunRecord) -> str | None:
 
 
 def report(record: RunRecord, console: Console, environ: Mapping[str, str]) -> None:
-    """Outputs, the job summary and (outside Actions) the plain report, for any run."""
+    """Outputs, the job summary and (outside Actions) the plain report, for any run. A part
+    that cannot be written is one warning: the report never turns a release that happened
+    into a crash (the outputs come first, so the workflow learns what happened)."""
+    parts: tuple[tuple[str, Callable[[], None]], ...] = (
+        ("outputs", lambda: _write_outputs_file(record, environ)),
+        ("job summary", lambda: _write_summary_file(record, console, environ)),
+        ("report", lambda: _print_plain(record, console)),
+    )
+    for what, write in parts:
+        try:
+            write()
+        except Exception as exc:
+            console.warning(f"Could not write the {what}: {type(exc).__name__}: {exc}",
+                            title="Report incomplete")  # fmt: skip
+
+
+def _write_outputs_file(record: RunRecord, environ: Mapping[str, str]) -> None:
     if output_file := environ.get("GITHUB_OUTPUT"):
         write_outputs(Path(output_file), outputs(record))
+
+
+def _write_summary_file(record: RunRecord, console: Console, environ: Mapping[str, str]) -> None:
     if summary_file := environ.get("GITHUB_STEP_SUMMARY"):
-        with Path(summary_file).open("a", encoding="utf-8") as summary:
-            summary.write(console.redact(summary_markdown(record)))
+        with Path(summary_file).open("a", encoding="utf-8", errors="backslashreplace") as out:
+            out.write(console.redact(summary_markdown(record)))
+
+
+def _print_plain(record: RunRecord, console: Console) -> None:
     if not console.in_actions:
         console.info("")
         console.info(plain_report(record))

@@ -1,0 +1,55 @@
+"""Every input and every value of a corpus of hostile values → exit 1, exactly one `::error::`, no traceback,
+nothing the runner would take as a command. Run in-process through the real pipeline (the
+e2e tier's bad-input table runs the entrypoint itself); the workspace holds no project, so a
+value that is valid ends at the `path` check instead of building."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from pypi_release._console import Console
+from pypi_release._inputs import load_input_specs
+from pypi_release._pipeline import EXIT_FAILED, release
+from tests.unit.test_console import live_commands
+
+HOSTILE = [
+    "", " ", "nan", "inf", "-1", "1e309", "9" * 400, "9" * 5000, "0.4B", "¹", "1\x00",
+    "a\nb", "::warning::forged", "%0A::set-output name=x::y", "https://[::1/legacy/",
+    "https://user:secret-pw-1234@idx.example/legacy/", "https://idx.example:99999/legacy/",
+    "x" * 300, "../../../etc", "/", "ü€💥", "${{ github.token }}", "```</details><script>",
+]  # fmt: skip
+INPUTS = sorted(load_input_specs())
+
+
+@pytest.mark.parametrize("name", INPUTS)
+def test_every_input_with_every_hostile_value_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    workspace = tmp_path / "empty-workspace"
+    workspace.mkdir()
+    (workspace / "a-file").write_text("not a folder")
+    monkeypatch.chdir(workspace)
+    for value in HOSTILE:
+        out = io.StringIO()
+        environ = {
+            "GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(workspace),
+            "INPUT_ENVIRONMENT": "", f"INPUT_{name.upper()}": value,
+        }  # fmt: skip
+        if name == "dist-dir":
+            environ["INPUT_BUILD"] = "false"
+
+        code = release(environ, console=Console(in_actions=True, out=out))
+
+        log = out.getvalue()
+        errors = [line for line in live_commands(log) if line.startswith("::error")]
+        assert code == EXIT_FAILED, (name, value, log)
+        assert len(errors) == 1, (name, value, log)
+        assert "Traceback" not in log, (name, value)
+        assert "secret-pw-1234" not in log or name in ("password", "github-token")
+        assert all(
+            line.startswith(("::error", "::add-mask::", "::stop-commands::"))
+            for line in live_commands(log)
+        ), (name, value, log)
