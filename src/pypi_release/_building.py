@@ -169,8 +169,11 @@ def _sandbox(project: Path, dist_dir: Path, *, drop: bool) -> Iterator[_Sandbox]
         yield _Sandbox(home, source, out, BUILD_UID if drop else None)
 
 
-def _relay(process: subprocess.Popen[str], console: Console) -> tuple[list[str], str, str]:
-    """Print what the worker says, as outside data; returns the output's tail and its error."""
+def _relay(
+    process: subprocess.Popen[str], console: Console, copy: Path, project: Path
+) -> tuple[list[str], str, str]:
+    """Print what the worker says, as outside data; returns the output's tail and its error.
+    The private copy's path reads as the project's own."""
     tail: list[str] = []
     error = hint = ""
     grouped = False
@@ -181,6 +184,7 @@ def _relay(process: subprocess.Popen[str], console: Console) -> tuple[list[str],
             kind, text = str(event["kind"]), str(event.get("text", ""))[:10_000]
         except (ValueError, KeyError, TypeError):
             kind, text = "output", raw.rstrip("\n")[:10_000]
+        text = text.replace(str(copy), str(project))
         if kind == "group" and not grouped:
             console.open_group(text)
             grouped = True
@@ -245,9 +249,10 @@ def build_project(
             stderr=subprocess.STDOUT, text=True, errors="replace",
             user=box.uid, group=box.uid, extra_groups=[] if box.uid is not None else None,
         ) as process:  # fmt: skip
-            tail, error, hint = _relay(process, console)
+            tail, error, hint = _relay(process, console, box.source, path)
             code = process.wait()
         if code or error:
+            error = error.replace(str(box.source), str(path))
             raise _failure(path, error or f"the build process exited with {code}", hint, tail)
         sdist, wheel = _take_outputs(box.out, dist_dir, path)
     return BuiltProject(path=path, sdist=sdist, wheel=wheel)
