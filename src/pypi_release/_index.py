@@ -20,8 +20,6 @@ _NAMES = {"upload.pypi.org": "PyPI", "test.pypi.org": "TestPyPI"}
 # Read-only hosts people paste by mistake, and the upload endpoint they meant.
 _READ_ONLY_HOSTS = {"pypi.org": PYPI_UPLOAD_URL, "files.pythonhosted.org": PYPI_UPLOAD_URL}
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
-# The `index-rules` input: whose refusals the preflight checks.
-INDEX_RULES = ("auto", "pypi", "none")
 
 
 def url_problem(url: str) -> tuple[str, str] | None:

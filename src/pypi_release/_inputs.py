@@ -20,7 +20,7 @@ import yaml
 
 from ._errors import ConfigurationError, InputError
 from ._http import RetryPolicy
-from ._index import INDEX_RULES, KnownIndex, upload_url_problem, url_problem
+from ._index import KnownIndex, upload_url_problem, url_problem
 from ._secrets import Secret
 
 
@@ -31,10 +31,6 @@ class InputSpec:
     # None when action.yml has no default, or one the runner evaluates (`${{ github.token }}`).
     default: str | None
     required: bool
-
-
-TRUSTED_PUBLISHING_MODES = ("auto", "always", "never")
-VERIFY_METADATA_MODES = ("true", "false", "strict")
 
 
 def action_yml_path() -> Path:
@@ -211,37 +207,37 @@ def parse_index_url(name: str, text: str) -> str:
     return text if text.endswith("/") else text + "/"
 
 
-def parse_trusted_publishing(name: str, text: str) -> str:
+def _mode(name: str, text: str, modes: dict[str, str]) -> str:
+    """One of a few words (any case); the refusal lists each with what it means."""
     mode = text.strip().lower()
-    if mode not in TRUSTED_PUBLISHING_MODES:
+    if mode not in modes:
+        accepted = ", ".join(f"{word} ({meaning})" for word, meaning in modes.items())
+        article = "an" if name[0] in "aeiou" else "a"
         raise InputError(
-            name, text, "is not a trusted-publishing mode",
-            hint="Accepted values: auto (use it when no token is given and the job can get an "
-            "OIDC token), always (fail without it), never (API token only).",
-        )  # fmt: skip
+            name, text, f"is not {article} {name} mode", hint=f"Accepted values: {accepted}."
+        )
     return mode
+
+
+def parse_trusted_publishing(name: str, text: str) -> str:
+    return _mode(name, text, {
+        "auto": "use it when no token is given and the job can get an OIDC token",
+        "always": "fail without it", "never": "API token only",
+    })  # fmt: skip
 
 
 def parse_verify_metadata(name: str, text: str) -> str:
-    mode = text.strip().lower()
-    if mode not in VERIFY_METADATA_MODES:
-        raise InputError(
-            name, text, "is not a verify-metadata mode",
-            hint="Accepted values: true (refuse what the index refuses, warn on what twine's "
-            "strict mode adds), strict (refuse both), false (skip the metadata checks).",
-        )  # fmt: skip
-    return mode
+    return _mode(name, text, {
+        "true": "refuse what the index refuses, warn on what twine's strict mode adds",
+        "strict": "refuse both", "false": "skip the metadata checks",
+    })  # fmt: skip
 
 
 def parse_index_rules(name: str, text: str) -> str:
-    mode = text.strip().lower()
-    if mode not in INDEX_RULES:
-        raise InputError(
-            name, text, "is not an index-rules mode",
-            hint="Accepted values: auto (PyPI's rules for PyPI and TestPyPI), pypi (PyPI's "
-            "rules for any index), none (only what every index requires).",
-        )  # fmt: skip
-    return mode
+    return _mode(name, text, {
+        "auto": "PyPI's rules for PyPI and TestPyPI", "pypi": "PyPI's rules for any index",
+        "none": "only what every index requires",
+    })  # fmt: skip
 
 
 def parse_environment(name: str, text: str) -> str:

@@ -31,7 +31,6 @@ from ._distributions import Description, Distribution, Release
 from ._errors import PreflightError, Problem
 from ._listing import IndexReader, Listing
 
-VERIFY_METADATA_MODES = ("true", "false", "strict")
 _README_FIX = (
     "Fix the project's readme metadata (readme = 'README.md' in pyproject.toml sets both the "
     "text and its content type)"
