@@ -21,7 +21,7 @@ CHECKOUT_TOKEN = "ghs_SECRET-checkout-extraheader-4d4d"
 
 def findings(run: ActionRun) -> dict[str, bytes]:
     found: dict[str, bytes] = {}
-    for what, data in re.findall(r"^HOSTILE (\S+) ([0-9a-f]*)$", run.stdout, re.M):
+    for what, data in re.findall(r"^HOSTILE (\S+) ?([0-9a-f]*)$", run.stdout, re.M):
         found[what] = found.get(what, b"") + bytes.fromhex(data)
     return found
 
