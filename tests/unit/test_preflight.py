@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -114,12 +115,15 @@ def test_links_and_special_files_are_never_taken(tmp_path: Path) -> None:
     (dist / "extra" / "demo_pkg-1.0-py2-none-any.whl").symlink_to(
         outside / "demo_pkg-1.0-py3-none-any.whl"
     )
+    os.mkfifo(dist / "extra" / "demo_pkg-1.0-cp312-cp312-win32.whl")  # reading it would hang
 
     release = inspect(dist)
 
     assert len(release.distributions) == 2
+    ignored = [(i.name, i.reason) for i in release.ignored]
     assert ("extra/demo_pkg-1.0-py2-none-any.whl", "a symbolic link (only regular files are "
-            "published)") in [(i.name, i.reason) for i in release.ignored]  # fmt: skip
+            "published)") in ignored  # fmt: skip
+    assert ("extra/demo_pkg-1.0-cp312-cp312-win32.whl", "not a regular file") in ignored
 
 
 def test_a_damaged_file_is_one_clear_problem(tmp_path: Path) -> None:
