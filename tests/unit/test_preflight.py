@@ -416,3 +416,21 @@ def test_real_distributions_pypi_accepted_pass_pypis_rules(tmp_path: Path, name:
     dist = release.distributions[0]
     assert _pypi_problems(dist, check_metadata=True) == []
     assert _description_findings([dist], console, strict=False, refuse_render=True) == []
+
+
+def test_a_file_name_that_is_not_utf8_is_listed_not_a_crash(tmp_path: Path) -> None:
+    from pypi_release._context import RunContext
+    from pypi_release._report import RunRecord, summary_markdown
+
+    make_release(tmp_path)
+    (tmp_path / os.fsdecode(b"notes-\xff`|<b>.txt")).write_text("x")
+    out = io.StringIO()
+
+    release = inspect(tmp_path, out=out)
+
+    assert len(release.distributions) == 2
+    assert "notes-\\udcff" in out.getvalue()
+    summary = summary_markdown(RunRecord(RunContext(in_actions=True), release=release))
+    summary.encode("utf-8", "backslashreplace")  # writable, as the report writes it
+    assert "``notes-" in summary  # a fence longer than the name's own backtick
+    assert "\\|" in summary
