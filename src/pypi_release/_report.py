@@ -178,7 +178,7 @@ def _gate_section(record: RunRecord) -> list[str]:
         return []
     lines = ["### Deployment gate", "", "| Check | Result | Detail |", "| --- | --- | --- |"]
     for check in record.gate.checks:
-        detail = html.escape(" ".join(check.detail.split())).replace("|", "\\|")
+        detail = html.escape(" ".join(check.detail.split()), quote=False).replace("|", "\\|")
         lines.append(
             f"| {check.name} | {icon(check.outcome)} {OUTCOME_TEXT[check.outcome]} | {detail} |"
         )
