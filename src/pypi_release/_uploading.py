@@ -104,10 +104,11 @@ def upload_release(
 ) -> list[FileResult]:
     """Upload the files, stopping at the first failure; results in the files' order.
 
-    The first file goes alone, so the release exists on the index before the rest race to it;
-    then up to `concurrency` files at a time. `identical`: files the index holds already
-    (skipped). Transient failures are retried; an upload retried after a failure that may
-    have landed it is resolved by the index's sha256. `renew` makes a
+    The first file goes alone, so the release exists on the index before the rest race to
+    it; then up to `concurrency` wheels at a time; the sdists last, once every wheel is up.
+    `identical`: files the index holds already (skipped). Transient failures are retried; an
+    upload retried after a failure that may have landed it is resolved by the index's
+    sha256. `renew` makes a
     fresh token when the index says the current one expired (trusted publishing), once.
     """
     results = {name: FileResult(name, "already-on-index") for name in identical}
@@ -138,12 +139,16 @@ def upload_release(
     # around every thread, since swapping that console per call is not thread-safe.
     with _twine.captured_rich_output():
         try:
-            for dist in todo[:1]:
-                results[dist.filename] = upload(dist)
+            # Three waves: the first file alone; the other wheels; the sdists only once every
+            # wheel is up, so a failure never leaves an sdist without its wheels.
             rest = todo[1:]
-            if rest:
-                with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(rest)))) as pool:
-                    for dist, result in zip(rest, pool.map(upload, rest), strict=True):
+            waves = (todo[:1], [d for d in rest if d.kind != "sdist"],
+                     [d for d in rest if d.kind == "sdist"])  # fmt: skip
+            for wave in waves:
+                if not wave:
+                    continue
+                with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(wave)))) as pool:
+                    for dist, result in zip(wave, pool.map(upload, wave), strict=True):
                         results[dist.filename] = result
         finally:
             for uploader in uploaders:

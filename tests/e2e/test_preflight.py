@@ -152,7 +152,7 @@ def test_the_index_gets_every_wheel_before_the_sdist(tmp_path: Path, index: Inde
             make_wheel(dist, "demo-pkg", "1.0", tag=tag)
 
     workspace = artifacts(tmp_path, fill)
-    with fault_proxy(index) as proxy:
+    with fault_proxy(index, delay=0.3) as proxy:  # so uploads sent together would overlap
         run = run_action(
             workspace,
             publish_inputs(index, **{"repository-url": proxy.upload_url, "check-tag": "false",
@@ -162,6 +162,9 @@ def test_the_index_gets_every_wheel_before_the_sdist(tmp_path: Path, index: Inde
     assert run.returncode == 0, run.log
     assert len(proxy.order) == 4
     assert proxy.order[-1] == "demo_pkg-1.0.tar.gz"
+    # Not merely last to land: sent only once every wheel had landed (upload-concurrency 3
+    # would otherwise send it beside the last wheels).
+    assert proxy.started.index("demo_pkg-1.0.tar.gz") == 3
 
 
 def test_artifact_sub_folders_are_published_with_where_each_came_from(

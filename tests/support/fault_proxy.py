@@ -21,9 +21,11 @@ class FaultProxy:
     index: IndexServer
     faults: list[Fault]
     slow_seconds: float = 4.0
+    delay: float = 0.0  # every upload held this long before it reaches the index
     url: str = ""
     landed: Counter[str] = field(default_factory=Counter)  # file name -> uploads the index took
     order: list[str] = field(default_factory=list)  # the files the index took, in order
+    started: list[str] = field(default_factory=list)  # the files whose upload began, in order
     posts: int = 0
 
     @property
@@ -34,11 +36,15 @@ class FaultProxy:
         if request.method != "POST":
             return forward(request, self.index.upload_url)
         self.posts += 1
+        marker = b'name="content"; filename="'
+        begin = request.body.find(marker) + len(marker)
+        self.started.append(request.body[begin : request.body.find(b'"', begin)].decode())
         fault = self.faults.pop(0) if self.faults else None
         if fault == "503":
             return Response(503, b"<html>Service Unavailable</html>", {"Content-Type": "text/html"})
         if fault == "drop":
             return Response(0, drop=True)
+        time.sleep(self.delay)
         answer = forward(request, self.index.upload_url)
         if answer.status == 200:
             marker = b'name="content"; filename="'
@@ -52,8 +58,8 @@ class FaultProxy:
 
 
 @contextmanager
-def fault_proxy(index: IndexServer, *faults: Fault) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(index, list(faults))
+def fault_proxy(index: IndexServer, *faults: Fault, delay: float = 0.0) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(index, list(faults), delay=delay)
     with serve(proxy.route) as url:
         proxy.url = url
         yield proxy
