@@ -2,10 +2,13 @@
 
 import os
 
-from pypi_release import release
-from pypi_release._inputs import secret_variables
+# First, before anything heavy is imported: the credentials (and the inputs and file-command
+# paths) leave this process's environment block; the process re-executes itself once.
 from pypi_release._secrets import hidden_from_process
 
+environ = hidden_from_process(os.environ)
+
+from pypi_release import release  # noqa: E402 (after the hand-over, on purpose)
+
 if __name__ == "__main__":
-    # Credentials leave this process's environment block before anything else runs.
-    raise SystemExit(release(hidden_from_process(os.environ, secret_variables())))
+    raise SystemExit(release(environ))

@@ -6,14 +6,31 @@ CLI); everything else lives in private modules, one per phase (docs/architecture
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("pypi-release")
-except PackageNotFoundError:  # running from a checkout that is not installed
-    __version__ = "0+unknown"
-
-from ._pipeline import release
-from .cli import main
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["__version__", "main", "release"]
+
+if TYPE_CHECKING:
+    from ._pipeline import release
+    from .cli import main
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: the build worker (`python -m pypi_release._build_worker`) imports
+    # this package too, and needs none of the pipeline.
+    if name == "release":
+        from ._pipeline import release
+
+        return release
+    if name == "main":
+        from .cli import main
+
+        return main
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("pypi-release")
+        except PackageNotFoundError:  # running from a checkout that is not installed
+            return "0+unknown"
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

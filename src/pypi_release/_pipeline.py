@@ -21,13 +21,12 @@ from . import _credentials, _gate, _secrets
 from ._console import Console
 from ._context import RunContext, read_context
 from ._credentials import CredentialPlan, Credentials
-from ._distributions import Release, collect_release
 from ._errors import ReleaseError
 from ._inputs import Inputs, read_inputs, secret_variables
-from ._preflight import check_release, compare_with_index
 from ._report import RunRecord, report, where_things_stand
 
 if TYPE_CHECKING:
+    from ._distributions import Release
     from ._listing import IndexReader
 
 EXIT_OK, EXIT_FAILED, EXIT_CRASHED = 0, 1, 2
@@ -37,7 +36,8 @@ EXIT_OK, EXIT_FAILED, EXIT_CRASHED = 0, 1, 2
 # thread joins it before the distributions are read. Without a build nothing waits, so
 # nothing extra loads.
 _LATER_IMPORTS = (
-    "requests", "rich", "twine.package", "twine.repository",
+    "requests", "rich", "twine.package", "twine.repository", "packaging.metadata",
+    "trove_classifiers", "pypi_release._distributions", "pypi_release._preflight",
     "pypi_release._listing", "pypi_release._uploading", "pypi_release._verifying",
 )  # fmt: skip
 _LATER_IMPORTS_IF_IDLE = ("readme_renderer.rst",)
@@ -203,11 +203,15 @@ def _build(inputs: Inputs, environ: Mapping[str, str], console: Console) -> tupl
 
 
 def _collect(inputs: Inputs, built: tuple[Path, ...] | None, console: Console) -> Release:
+    from ._distributions import collect_release  # warmed up during the build
+
     console.stage("Preflight")
     return collect_release(inputs.dist_dir, built, console)
 
 
 def _check(inputs: Inputs, release: Release, console: Console, *, final: bool) -> None:
+    from ._preflight import check_release
+
     check_release(
         release,
         console,
@@ -233,6 +237,8 @@ def _compare_with_index(
 ) -> set[str]:
     """What the index holds already, before anything goes up (dry runs too): the files it
     holds identical; what it would refuse stops the run here."""
+    from ._preflight import compare_with_index
+
     console.stage("What the index holds")
     return compare_with_index(
         release, reader, console, rules=inputs.index.rules,

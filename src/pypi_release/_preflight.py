@@ -21,6 +21,7 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.utils import parse_wheel_filename
 from packaging.version import Version
@@ -29,7 +30,9 @@ from . import _pypi_rules as pypi
 from ._console import Console
 from ._distributions import Description, Distribution, Release
 from ._errors import PreflightError, Problem
-from ._listing import IndexReader, Listing
+
+if TYPE_CHECKING:  # requests loads in the background during the build (see _pipeline)
+    from ._listing import IndexReader, Listing
 
 _README_FIX = (
     "Fix the project's readme metadata (readme = 'README.md' in pyproject.toml sets both the "

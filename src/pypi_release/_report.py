@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 
 from ._console import Console
 from ._context import RunContext
-from ._distributions import Release
 from ._errors import ReleaseError
 from ._gate import OUTCOME_TEXT, GateReport, icon
 from ._index import KnownIndex
 
 if TYPE_CHECKING:
+    from ._distributions import Release
     from ._uploading import FileResult
 
 _STATUS_TEXT = {

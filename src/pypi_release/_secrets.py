@@ -120,7 +120,7 @@ def remove_from_environment(environ: MutableMapping[str, str], names: Iterable[s
 _HANDOVER = "PYPI_RELEASE_CREDENTIALS_FD"
 
 
-def hidden_from_process(environ: Mapping[str, str], names: Iterable[str]) -> dict[str, str]:
+def hidden_from_process(environ: Mapping[str, str], names: Iterable[str] = ()) -> dict[str, str]:
     """The environment, credentials included, with the credentials (and the file-command
     paths) out of this process's environment block. `del os.environ[...]` leaves them in
     /proc/<pid>/environ, where any process of the same user (a build backend) can read
@@ -129,7 +129,12 @@ def hidden_from_process(environ: Mapping[str, str], names: Iterable[str]) -> dic
     inherited descriptor into memory only."""
     if _HANDOVER in environ:
         return _taken_over(environ)
-    wanted = dict.fromkeys([*names, *CREDENTIAL_VARIABLES, *FILE_COMMAND_VARIABLES])
+    # Every input too (the secret ones among them): the build needs none, and this way the
+    # hand-over needs no knowledge of which inputs are secret before anything is imported.
+    wanted = dict.fromkeys(
+        [*names, *CREDENTIAL_VARIABLES, *FILE_COMMAND_VARIABLES,
+         *(n for n in environ if n.startswith("INPUT_"))]
+    )  # fmt: skip
     credentials = {n: environ[n] for n in wanted if environ.get(n)}
     if not credentials:
         return dict(environ)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from . import __version__, _pipeline
 from ._errors import ReleaseError
-from ._inputs import SECRET_INPUTS, InputSpec, load_input_specs, secret_variables
+from ._inputs import SECRET_INPUTS, InputSpec, load_input_specs
 from ._secrets import hidden_from_process
 
 
@@ -67,5 +67,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides[name] = str(value).lower()
         elif isinstance(value, str):
             overrides[name] = value
-    environ = hidden_from_process(os.environ, secret_variables())
+    environ = hidden_from_process(os.environ)
     return _pipeline.release(environ, overrides=overrides)
