@@ -22,6 +22,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -174,7 +175,7 @@ def _relay(
 ) -> tuple[list[str], str, str]:
     """Print what the worker says, as outside data; returns the output's tail and its error.
     The private copy's path reads as the project's own."""
-    tail: list[str] = []
+    tail: deque[str] = deque(maxlen=_TAIL_LINES)
     error = hint = ""
     grouped = False
     assert process.stdout is not None
@@ -195,27 +196,22 @@ def _relay(
             error, hint = text, str(event.get("hint", ""))[:10_000]
         else:
             if kind == "output":
-                tail = [*tail[-(_TAIL_LINES - 1) :], text]
+                tail.append(text)
             console.quoted_line(text)
     if grouped:
         console.close_group()
-    return tail, error, hint
+    return list(tail), error, hint
 
 
 def _take_outputs(out: Path, dist_dir: Path, project: Path) -> tuple[Path, Path]:
     """The worker's one sdist and one wheel, copied into dist-dir. Only regular files named
     like distributions count: the worker is not trusted to say what it built."""
+    from ._distributions import kind_of  # loaded during the build (pipeline's warm-up)
+
     found: dict[str, list[Path]] = {"sdist": [], "wheel": []}
     for entry in sorted(out.iterdir()):
-        mode = entry.lstat().st_mode
-        kind = (
-            "sdist"
-            if entry.name.endswith(".tar.gz")
-            else "wheel"
-            if entry.name.endswith(".whl")
-            else None
-        )
-        if kind and stat.S_ISREG(mode) and "/" not in entry.name:
+        kind = kind_of(entry.name)
+        if kind is not None and stat.S_ISREG(entry.lstat().st_mode):
             found[kind].append(entry)
     if len(found["sdist"]) != 1 or len(found["wheel"]) != 1:
         raise BuildError(
@@ -225,9 +221,9 @@ def _take_outputs(out: Path, dist_dir: Path, project: Path) -> tuple[Path, Path]
         )
     dist_dir.mkdir(parents=True, exist_ok=True)
     copied = []
-    for kind in ("sdist", "wheel"):
-        target = dist_dir / found[kind][0].name
-        shutil.copyfile(found[kind][0], target)
+    for which in ("sdist", "wheel"):
+        target = dist_dir / found[which][0].name
+        shutil.copyfile(found[which][0], target)
         copied.append(target)
     return copied[0], copied[1]
 

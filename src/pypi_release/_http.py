@@ -132,13 +132,10 @@ def _chunks_as_they_come(response: requests.Response) -> Iterator[bytes]:
     """The body in whatever pieces arrive (urllib3's read1), so the deadline is checked as
     bytes come, not once a 64 KiB chunk is full."""
     raw = response.raw
-    while True:
-        chunk = raw.read1(64 * 1024, decode_content=True) if hasattr(raw, "read1") else b""
-        if not chunk:
-            if hasattr(raw, "read1"):
-                return
-            yield from response.iter_content(64 * 1024)
-            return
+    if not hasattr(raw, "read1"):  # not urllib3's response: whole chunks will do
+        yield from response.iter_content(64 * 1024)
+        return
+    while chunk := raw.read1(64 * 1024, decode_content=True):
         yield chunk
 
 

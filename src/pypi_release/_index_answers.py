@@ -126,11 +126,17 @@ def hint_for(status: int, message: str) -> str:
     return hint
 
 
-def conflict(dist: Distribution, on_index: str, source: str) -> UploadError:
-    return UploadError(
-        f"{dist.filename} is already on the index with different content: the index has "
-        f"sha256 {on_index}, this run built sha256 {dist.sha256} (listed at {source}).",
-        hint="PyPI never lets a file name be reused, so this file can never be replaced: bump "
-        "the version and release again. (A rebuild that is not byte-identical, e.g. without "
+def different_content(dist: Distribution, on_index: str, source: str) -> tuple[str, str]:
+    """What to say, and the fix, when the index holds this file name with other content."""
+    return (
+        f"already on the index with different content: the index has sha256 {on_index}, this "
+        f"run built sha256 {dist.sha256} (listed at {source}).",
+        "PyPI never lets a file name be reused, so this file can never be replaced: bump the "
+        "version and release again. (A rebuild that is not byte-identical, e.g. without "
         "SOURCE_DATE_EPOCH, also gives a different digest.)",
     )
+
+
+def conflict(dist: Distribution, on_index: str, source: str) -> UploadError:
+    said, fix = different_content(dist, on_index, source)
+    return UploadError(f"{dist.filename} is {said}", hint=fix)

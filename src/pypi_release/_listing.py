@@ -35,10 +35,6 @@ _SIMPLE_ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
 _LINK = re.compile(r"<a\s[^>]*?href=\"([^\"]*)\"[^>]*>(.*?)</a>", re.I | re.S)
 
 
-# A listing is a page of links: a few MiB even for projects with thousands of files.
-LISTING_LIMIT = 32 * 2**20
-
-
 @dataclass(frozen=True)
 class Listing:
     files: dict[str, str]  # file name -> sha256 hex ("" when the index gives none)
@@ -106,29 +102,39 @@ def _digest(value: object) -> str:
     return text.lower() if re.fullmatch(r"[0-9a-fA-F]{64}", text) else ""
 
 
-def parse_simple_json(text: str) -> tuple[dict[str, str], dict[str, datetime]]:
-    """PEP 691 JSON: file name → sha256, and upload times (PEP 700) where given."""
+def _file_entries(
+    data: dict[str, Any], key: str, digests: str, time: str
+) -> tuple[dict[str, str], dict[str, datetime]]:
+    """File name → sha256 and upload times from a JSON listing; the keys differ between
+    PEP 691 (`files`, `hashes`, `upload-time`) and PyPI's JSON API (`urls`, `digests`,
+    `upload_time_iso_8601`)."""
     files: dict[str, str] = {}
     uploaded: dict[str, datetime] = {}
-    for entry in _entries(_json_object(text), "files"):
+    for entry in _entries(data, key):
         name = str(entry.get("filename", ""))
-        hashes = entry.get("hashes")
+        hashes = entry.get(digests)
         files[name] = _digest(hashes.get("sha256") if isinstance(hashes, dict) else None)
-        if stamp := _time(entry.get("upload-time")):
+        if stamp := _time(entry.get(time)):
             uploaded[name] = stamp
     return files, uploaded
 
 
-def parse_simple_page(text: str, content_type: str) -> dict[str, str]:
+def parse_simple_json(text: str) -> tuple[dict[str, str], dict[str, datetime]]:
+    """PEP 691 JSON: file name → sha256, and upload times (PEP 700) where given."""
+    return _file_entries(_json_object(text), "files", "hashes", "upload-time")
+
+
+def parse_simple_page(text: str, content_type: str) -> tuple[dict[str, str], dict[str, datetime]]:
+    """A simple-API page, JSON (PEP 691) or HTML (PEP 503, digests in #sha256= fragments)."""
     if "json" in content_type:
-        return parse_simple_json(text)[0]
+        return parse_simple_json(text)
     files: dict[str, str] = {}
     for href, label in _LINK.findall(text):
         href = html.unescape(href)
         name = html.unescape(re.sub(r"<[^>]+>", "", label)).strip()
         digest = re.search(r"#sha256=([0-9a-fA-F]{64})", href)
         files[name] = digest.group(1).lower() if digest else ""
-    return files
+    return files, {}
 
 
 class IndexReader:
@@ -148,12 +154,7 @@ class IndexReader:
                 console=self._console, policy=self._policy, allow_redirects=False,
             )  # fmt: skip
             if not (response.is_redirect and response.headers.get("Location")):
-                if len(response.content) > LISTING_LIMIT:
-                    raise IndexAnswerError(
-                        f"The answer from {url} is larger than {LISTING_LIMIT:,} bytes; refused.",
-                        hint="Check that index-url points at the index's simple API.",
-                    )
-                return response
+                return response  # its body read within _http's bounds
             target = urljoin(url, response.headers["Location"])
             response.close()
             if _origin(target) != _origin(url):
@@ -200,14 +201,9 @@ class IndexReader:
             return Listing({}, url)
         if not response.ok:
             return None
-        files: dict[str, str] = {}
-        uploaded: dict[str, datetime] = {}
-        for entry in _entries(_json_object(response.text), "urls"):
-            name = str(entry.get("filename", ""))
-            digests = entry.get("digests")
-            files[name] = _digest(digests.get("sha256") if isinstance(digests, dict) else None)
-            if stamp := _time(entry.get("upload_time_iso_8601")):
-                uploaded[name] = stamp
+        files, uploaded = _file_entries(
+            _json_object(response.text), "urls", "digests", "upload_time_iso_8601"
+        )
         return Listing(files, url, uploaded)
 
     def _from_simple_api(self, project: str, version: str) -> Listing | None:
@@ -221,12 +217,7 @@ class IndexReader:
         if not response.ok:
             return None
         wanted = (canonicalize_name(project), Version(version))
-        content_type = response.headers.get("Content-Type", "")
-        uploaded: dict[str, datetime] = {}
-        if "json" in content_type:
-            files, uploaded = parse_simple_json(response.text)
-        else:
-            files = parse_simple_page(response.text, content_type)
+        files, uploaded = parse_simple_page(response.text, response.headers.get("Content-Type", ""))
         mine = {f: d for f, d in files.items() if _release_of(f) == wanted}
         return Listing(mine, url, {f: t for f, t in uploaded.items() if f in mine})
 

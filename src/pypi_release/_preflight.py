@@ -20,7 +20,7 @@ import email.message
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from packaging.utils import parse_wheel_filename
@@ -30,6 +30,7 @@ from . import _pypi_rules as pypi
 from ._console import Console
 from ._distributions import Description, Distribution, Release
 from ._errors import PreflightError, Problem
+from ._index_answers import different_content
 
 if TYPE_CHECKING:  # requests loads in the background during the build (see _pipeline)
     from ._listing import IndexReader, Listing
@@ -352,7 +353,7 @@ def compare_with_index(
         problems += found
         if rules == "pypi":
             problems += _release_rules(dists, listing, same)
-    problems = [Problem(p.filename, p.rule, p.message, p.fix, True) for p in problems]
+    problems = [replace(p, version_dependent=True) for p in problems]
     problems = _warn_if_not_final(problems, console, final=final)
     if problems:
         raise PreflightError.of(problems)
@@ -372,15 +373,8 @@ def _compare_files(
             identical.add(dist.filename)
             console.info(f"Already on the index, identical (sha256 checked): {dist.filename}")
         elif state == "different":
-            problems.append(Problem(
-                dist.filename, "Different content on the index",
-                f"already on the index with different content: the index has sha256 "
-                f"{listing.files[dist.filename]}, this run built sha256 {dist.sha256} "
-                f"(listed at {listing.source}).",
-                "PyPI never lets a file name be reused, so this file can never be replaced: "
-                "bump the version and release again. (A rebuild that is not byte-identical, "
-                "e.g. without SOURCE_DATE_EPOCH, also gives a different digest.)",
-            ))  # fmt: skip
+            said, fix = different_content(dist, listing.files[dist.filename], listing.source)
+            problems.append(Problem(dist.filename, "Different content on the index", said, fix))
         else:
             problems.append(Problem(
                 dist.filename, "Unknown content on the index",

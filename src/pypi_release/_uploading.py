@@ -186,20 +186,21 @@ def _resolve_existing(
     dist: Distribution, reader: IndexReader, console: Console, *, skip_existing: bool,
     may_have_landed: bool, status: int, message: str,
 ) -> FileResult:  # fmt: skip
-    """The index says the file exists: ours (an earlier attempt landed), a twin, or a clash."""
+    """The index says the file exists: ours (an earlier attempt landed), a twin, or a clash.
+    Judged by the listing's digest: an unknown one is never taken as the same."""
     listing = reader.release_files(dist.project, dist.version)
-    held = listing.files.get(dist.filename) if listing else None
-    if held and held != dist.sha256:
+    state = listing.digest_of(dist.filename, dist.sha256) if listing else "unread"
+    if state == "different" and listing:
         return FileResult(
-            dist.filename, "failed", conflict(dist, held, listing.source if listing else "")
+            dist.filename, "failed", conflict(dist, listing.files[dist.filename], listing.source)
         )
-    if held == dist.sha256 and may_have_landed:
+    if state == "same" and may_have_landed:
         console.info(f"Uploaded {dist.filename} (an earlier attempt landed; sha256 checked)")
         return FileResult(dist.filename, "uploaded")
-    if held == dist.sha256 and skip_existing:
+    if state == "same" and skip_existing:
         console.info(f"Already on the index, identical (sha256 checked), skipped: {dist.filename}")
         return FileResult(dist.filename, "already-on-index")
-    if skip_existing and held is None:
+    if skip_existing and state in ("unread", "absent"):
         console.warning(
             f"{dist.filename}: the index says it exists ({status} {message}), but its listing "
             "could not be read, so the content was not compared.",
@@ -208,7 +209,7 @@ def _resolve_existing(
         return FileResult(dist.filename, "already-on-index")
     error = UploadError(
         f"Upload of {dist.filename} failed: {status} {message}"
-        + (" (the index holds the same content)" if held == dist.sha256 else ""),
+        + (" (the index holds the same content)" if state == "same" else ""),
         hint=hint_for(status, message),
     )
     return FileResult(dist.filename, "failed", error)

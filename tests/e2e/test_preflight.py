@@ -221,26 +221,6 @@ def published(tmp_path: Path, index: IndexServer, sample: str = "hatch") -> Path
     return workspace
 
 
-def dry_run(
-    workspace: Path, index: IndexServer, ref: str = "refs/tags/1.0.0", **more: str
-) -> object:
-    return run_action(workspace, {"repository-url": index.upload_url, "dry-run": "true", **more},
-                      ref=ref)  # fmt: skip
-
-
-def test_a_dry_run_on_a_fresh_index_would_upload_everything(
-    tmp_path: Path, index: IndexServer
-) -> None:
-    workspace = make_workspace(tmp_path, "hatch")
-
-    run = run_action(workspace, {"repository-url": index.upload_url, "dry-run": "true"})
-
-    assert run.returncode == 0, run.log
-    assert "Not on the index yet: prt_hatch_sample-1.0.0.tar.gz" in run.stdout
-    assert "Would upload prt_hatch_sample-1.0.0.tar.gz" in run.stdout
-    assert index.files() == []
-
-
 def test_a_dry_run_on_a_tag_fails_as_the_real_run_would_for_identical_files(
     tmp_path: Path, index: IndexServer
 ) -> None:

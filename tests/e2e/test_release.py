@@ -91,6 +91,7 @@ def test_dry_run_builds_and_checks_but_uploads_nothing_and_needs_no_token(
     assert run.returncode == 0, run.log
     assert index.files() == []
     assert run.outputs["published"] == "false"
+    assert "Not on the index yet: prt_hatch_sample-1.0.0.tar.gz" in run.stdout  # it asked
     assert "Would upload prt_hatch_sample-1.0.0.tar.gz" in run.stdout
     assert "dry run" in run.summary
 

@@ -95,9 +95,9 @@ def test_a_redirect_within_the_origin_is_followed_one_elsewhere_is_an_error() ->
 
 
 def test_a_huge_listing_is_refused_not_read_whole(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pypi_release import _listing
+    from pypi_release import _http
 
-    monkeypatch.setattr(_listing, "LISTING_LIMIT", 1000)
+    monkeypatch.setattr(_http, "BODY_LIMIT", 1000)
     console = Console(in_actions=True, out=io.StringIO())
     huge = Response(200, b"<a>" * 5000, {"Content-Type": "text/html"})
     with (
