@@ -132,6 +132,8 @@ def _walk(dist_dir: Path, *, recursive: bool) -> tuple[list[Path], list[Ignored]
                     folders.append(entry)
                 else:
                     ignored.append(Ignored(shown + "/", "a folder"))
+            elif entry.name.endswith(".attestation"):
+                ignored.append(Ignored(shown, "an attestation: never uploaded on its own"))
             elif kind_of(entry.name) is None:
                 ignored.append(Ignored(shown, "not a distribution (.tar.gz sdist or .whl wheel)"))
             elif why := _why_not_regular(entry):

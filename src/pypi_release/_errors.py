@@ -133,3 +133,10 @@ class IndexAnswerError(ReleaseError):
     too large or malformed."""
 
     title = "Unexpected answer"
+
+
+class AttestationError(PreflightError):
+    """An attestation could not be made, or does not verify as the index will verify it
+    (every such file at once, as the preflight's problems)."""
+
+    title = "Attestation failed"

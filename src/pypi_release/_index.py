@@ -95,6 +95,11 @@ class KnownIndex:
         return self._host in KNOWN_UPLOAD_URLS
 
     @property
+    def accepts_attestations(self) -> bool:
+        """PEP 740 attestations: only PyPI and TestPyPI take them (others refuse the upload)."""
+        return self.is_pypi
+
+    @property
     def name(self) -> str:
         return _NAMES.get(self._host, self._host)
 
@@ -130,6 +135,11 @@ class KnownIndex:
 
     def project_page(self, project: str, version: str) -> str | None:
         return f"{self.website}/project/{project}/{version}/" if self.website else None
+
+    def provenance_url(self, project: str, version: str, filename: str) -> str:
+        """The file's provenance (PEP 740) in PyPI's integrity API, on the website; other
+        indexes that keep attestations are asked at the origin of their upload URL."""
+        return f"{self.trusted_publishing_base}/integrity/{project}/{version}/{filename}/provenance"
 
     def publisher_form(self, project: str, fields: dict[str, str]) -> str:
         """PyPI's "add a trusted publisher" form, filled in with `fields`."""

@@ -1,7 +1,7 @@
 """The release, top to bottom. This is the only place that knows the order of the phases:
 
     inputs → context → credentials plan → gate → build → distributions → preflight
-    → tag = version → what the index holds → authenticate → upload → verify → report
+    → tag = version → what the index holds → attest → authenticate → upload → verify → report
 
 Each phase is one call into its module with a typed result. Every phase fails fast with a
 ReleaseError; the report is written whatever happened, from the RunRecord the phases fill in.
@@ -26,6 +26,7 @@ from ._inputs import Inputs, read_inputs, secret_variables
 from ._report import RunRecord, report, where_things_stand
 
 if TYPE_CHECKING:
+    from ._attesting import Attested
     from ._distributions import Release
     from ._listing import IndexReader
 
@@ -118,6 +119,9 @@ def _run_phases(
         _say_what_would_happen(record.release, identical, inputs, console)
         return
 
+    record.attestations = _attest(
+        plan, inputs, context, record.release, identical, environ, console
+    )
     credentials = _authenticate(plan, inputs, context, record.release, console)
     _upload(inputs, credentials, plan, identical, reader, record, console)
     _verify(inputs, reader, record, console)
@@ -257,6 +261,35 @@ def _say_what_would_happen(
             console.info(f"Would upload {dist.filename} to {inputs.repository_url}")
 
 
+def _attest(
+    plan: CredentialPlan,
+    inputs: Inputs,
+    context: RunContext,
+    release: Release,
+    identical: set[str],
+    environ: Mapping[str, str],
+    console: Console,
+) -> dict[str, Attested]:
+    """PEP 740 attestations for the files about to go up, each verified as the index will
+    verify it; none when the run cannot make them (a notice says why)."""
+    from ._attesting import attest_release, load_trust, skip_reason
+
+    reason = skip_reason(
+        wanted=inputs.attestations, trusted_publishing=plan.trusted_publishing,
+        index_accepts=inputs.index.accepts_attestations, environ=environ,
+    )  # fmt: skip
+    todo = [d for d in release.distributions if d.filename not in identical]
+    if reason is not None or not todo or context.id_token_request is None:
+        if reason:
+            console.notice(reason, title="No attestations")
+        return {}
+    console.stage("Attestations")
+    return attest_release(
+        todo, find_existing=not inputs.build, context=context,
+        trust=load_trust(environ), console=console, policy=inputs.retry_policy,
+    )  # fmt: skip
+
+
 def _authenticate(
     plan: CredentialPlan,
     inputs: Inputs,
@@ -267,14 +300,7 @@ def _authenticate(
     if plan.token is not None:
         return plan.token
     console.stage("Trusted publishing")
-    credentials = _mint(inputs, context, release, console)
-    if inputs.attestations:
-        console.warning(
-            "attestations: true, but this version of the action does not make PEP 740 "
-            "attestations yet: the files are uploaded without them.",
-            title="No attestations",
-        )
-    return credentials
+    return _mint(inputs, context, release, console)
 
 
 def _mint(inputs: Inputs, context: RunContext, release: Release, console: Console) -> Credentials:
@@ -311,6 +337,7 @@ def _upload(
         if plan.trusted_publishing
         else None,
         concurrency=inputs.upload_concurrency,
+        attestations={name: a.paths for name, a in record.attestations.items()},
     )
     failed = next((r.error for r in record.results if r.error is not None), None)
     if failed is not None:
@@ -318,7 +345,7 @@ def _upload(
 
 
 def _verify(inputs: Inputs, reader: IndexReader, record: RunRecord, console: Console) -> None:
-    from ._verifying import verify_release
+    from ._verifying import check_provenance, verify_release
 
     if inputs.verify_timeout <= 0 or record.release is None:
         return
@@ -326,3 +353,8 @@ def _verify(inputs: Inputs, reader: IndexReader, record: RunRecord, console: Con
     record.verified = verify_release(
         record.release.distributions, reader, console, timeout=inputs.verify_timeout
     )
+    if record.attestations:
+        record.provenance = check_provenance(
+            record.release.distributions, record.attestations, inputs.index, console,
+            inputs.retry_policy,
+        )  # fmt: skip

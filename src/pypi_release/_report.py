@@ -23,6 +23,7 @@ from ._gate import OUTCOME_TEXT, GateReport, icon
 from ._index import KnownIndex
 
 if TYPE_CHECKING:
+    from ._attesting import Attested
     from ._distributions import Release
     from ._uploading import FileResult
 
@@ -45,6 +46,8 @@ class RunRecord:
     gate: GateReport | None = None
     results: list[FileResult] = field(default_factory=list)
     verified: set[str] = field(default_factory=set)
+    attestations: dict[str, Attested] = field(default_factory=dict)  # by file name
+    provenance: dict[str, str] = field(default_factory=dict)  # file name -> what the index keeps
     error: ReleaseError | None = None
 
     @property
@@ -79,6 +82,9 @@ def outputs(record: RunRecord) -> dict[str, str]:
         "files": json.dumps([d.filename for d in dists]),
         "sha256": json.dumps({d.filename: d.sha256 for d in dists}),
         "published": "true" if record.published else "false",
+        "attestations": json.dumps(
+            {name: [str(p) for p in a.paths] for name, a in record.attestations.items()}
+        ),
     }
 
 
@@ -157,11 +163,16 @@ def _files_section(record: RunRecord) -> list[str]:
     release = record.release
     if not (release and release.distributions):
         return []
-    lines = ["| File | Size | sha256 | Status |", "| --- | --- | --- | --- |"]
+    attested = bool(record.attestations)
+    lines = [
+        "| File | Size | sha256 | Status |" + (" Attestation |" if attested else ""),
+        "| --- | --- | --- | --- |" + (" --- |" if attested else ""),
+    ]
     for dist in release.distributions:
         lines.append(
             f"| {code(dist.filename)} | {_size(dist.size)} | {code(dist.sha256)} | "
             f"{record.status_of(dist.filename)} |"
+            + (f" {attestation_text(record, dist.filename)} |" if attested else "")
         )
     lines.append("")
     if record.published and record.index:
@@ -171,6 +182,16 @@ def _files_section(record: RunRecord) -> list[str]:
                 lines.append(f"- [{project} {version} on the index]({page})")
         lines.append("")
     return lines
+
+
+def attestation_text(record: RunRecord, filename: str) -> str:
+    """Attested or not, the transparency-log entry, and whether the index kept it."""
+    attested = record.attestations.get(filename)
+    if attested is None:
+        return "no"
+    text = "yes" + (f", log entry {attested.log_index}" if attested.log_index is not None else "")
+    kept = record.provenance.get(filename)
+    return text + (f", provenance on the index: {kept}" if kept else "")
 
 
 def _gate_section(record: RunRecord) -> list[str]:
@@ -190,9 +211,14 @@ def plain_report(record: RunRecord) -> str:
     lines = [_headline(record)]
     release = record.release
     for dist in release.distributions if release else ():
+        attested = (
+            f"  attestation: {attestation_text(record, dist.filename)}"
+            if record.attestations
+            else ""
+        )
         lines.append(
             f"  {dist.filename}  {_size(dist.size)}  sha256:{dist.sha256}  "
-            f"{record.status_of(dist.filename)}"
+            f"{record.status_of(dist.filename)}{attested}"
         )
     if record.index and release and not record.dry_run:
         lines.append(f"  index: {record.index.upload_url}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,14 +52,18 @@ def upload(repository: Repository, package: PackageFile) -> requests.Response:
     return repository.upload(package, max_redirects=1)
 
 
-def package_file(path: Path) -> PackageFile:
-    """twine's reading of a distribution: metadata, digests, the upload form's fields.
-    A file it cannot read (damaged archive, no metadata) is a PreflightError."""
+def package_file(path: Path, attestations: Sequence[Path] = ()) -> PackageFile:
+    """twine's reading of a distribution: metadata, digests, the upload form's fields (with
+    the attestations, sent in the form's `attestations` field). A file it cannot read
+    (damaged archive, no metadata) is a PreflightError."""
     from twine.exceptions import InvalidDistribution
     from twine.package import PackageFile
 
     try:
-        return PackageFile.from_filename(str(path), comment=None)
+        package = PackageFile.from_filename(str(path), comment=None)
+        if attestations:
+            package.add_attestations([str(p) for p in attestations])
+        return package
     except (InvalidDistribution, tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
         raise PreflightError(
             f"{path.name}: cannot be read as a distribution ({exc}).",

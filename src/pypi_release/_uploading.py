@@ -9,9 +9,10 @@ attempted, so the log and summary always say exactly which files are on the inde
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import requests
@@ -101,6 +102,7 @@ def upload_release(
     policy: RetryPolicy,
     renew: Callable[[], Credentials] | None = None,
     concurrency: int = 1,
+    attestations: Mapping[str, Sequence[Path]] | None = None,
 ) -> list[FileResult]:
     """Upload the files, stopping at the first failure; results in the files' order.
 
@@ -110,10 +112,10 @@ def upload_release(
     upload retried after a failure that may have landed it is resolved by the index's
     sha256. `renew` makes a
     fresh token when the index says the current one expired (trusted publishing), once.
+    `attestations`: the attestation files sent with each file (by file name).
     """
+    # The comparison before the upload has said so for each of these already.
     results = {name: FileResult(name, "already-on-index") for name in identical}
-    for name in sorted(identical):
-        console.info(f"Already on the index, identical (sha256 checked), skipped: {name}")
     todo = [d for d in distributions if d.filename not in identical]
     tokens = TokenSource(credentials, renew)
     failed = threading.Event()
@@ -129,7 +131,7 @@ def upload_release(
             with lock:
                 uploaders.append(local.uploader)
         console.info(f"Uploading {dist.filename} ({dist.size} bytes)")
-        package = _twine.package_file(dist.path)
+        package = _twine.package_file(dist.path, (attestations or {}).get(dist.filename, ()))
         result = _upload_one(dist, package, local.uploader, reader, console, skip_existing)
         if result.status == "failed":
             failed.set()

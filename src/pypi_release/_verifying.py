@@ -1,18 +1,31 @@
 """Verify: the index lists every file of the release with the sha256 we built.
 
 Indexes may lag behind an upload (PyPI's CDN by seconds), so the listing is polled with
-growing pauses until every file is there or the timeout runs out.
+growing pauses until every file is there or the timeout runs out. Files sent with
+attestations are then looked up in the index's integrity API (PEP 740 provenance): an index
+that took the upload but kept no attestation is reported, not trusted.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from . import _http
 from ._console import Console
 from ._distributions import Distribution
-from ._errors import VerifyError
+from ._errors import ReleaseError, VerifyError
+from ._index import KnownIndex
 from ._listing import IndexReader
+
+if TYPE_CHECKING:
+    from ._attesting import Attested
+
+INTEGRITY_MEDIA_TYPE = "application/vnd.pypi.integrity.v1+json"
 
 
 def verify_release(
@@ -98,3 +111,74 @@ def _conclude(
             "for other files: their content could not be verified.",
             hint="Check these files on the index by hand; re-run to verify again.",
         )
+
+
+def check_provenance(
+    distributions: Sequence[Distribution],
+    attestations: Mapping[str, Attested],
+    index: KnownIndex,
+    console: Console,
+    policy: _http.RetryPolicy,
+) -> dict[str, str]:
+    """For each attested file, whether the index serves its provenance with the signature we
+    sent: "kept", "missing" (a warning), or "unknown" (no integrity API, or an unreadable
+    answer)."""
+    http = _http.session()
+    found: dict[str, str] = {}
+    for dist in distributions:
+        attested = attestations.get(dist.filename)
+        if attested is None:
+            continue
+        url = index.provenance_url(dist.project, dist.version, dist.filename)
+        try:
+            answer = _http.request(
+                http, "GET", url, what="the index's integrity API", console=console,
+                policy=policy, headers={"Accept": INTEGRITY_MEDIA_TYPE},
+            )  # fmt: skip
+        except ReleaseError:
+            found[dist.filename] = "unknown"
+            continue
+        if answer.status_code == 404:
+            found[dist.filename] = "missing"
+        elif not answer.ok:
+            found[dist.filename] = "unknown"
+        else:
+            served = _served_signatures(answer.content)
+            sent = {s for p in attested.paths if (s := _sent_signature(p))}
+            found[dist.filename] = (
+                "unknown" if served is None else "kept" if sent and sent <= served else "missing"
+            )
+        console.info(f"Provenance of {dist.filename} on the index: {found[dist.filename]}")
+    if missing := sorted(n for n, state in found.items() if state == "missing"):
+        console.warning(
+            f"The index accepted {', '.join(missing)} but serves no provenance with the "
+            "attestation sent for it: the files are published, their attestations are not.",
+            title="Attestations not kept",
+        )
+    return found
+
+
+def _served_signatures(body: bytes) -> set[str] | None:
+    """The envelope signatures in a provenance object (PEP 740), normalised; None when the
+    answer is not one."""
+    try:
+        data: Any = json.loads(body)
+        return {
+            _normal(attestation["envelope"]["signature"])
+            for bundle in data["attestation_bundles"]
+            for attestation in bundle["attestations"]
+        }
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _sent_signature(path: Path) -> str | None:
+    try:
+        return _normal(json.loads(path.read_bytes())["envelope"]["signature"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _normal(signature: Any) -> str:
+    """Base64 compared as bytes: an index may re-encode it."""
+    return base64.b64decode(str(signature), validate=True).hex()

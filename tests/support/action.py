@@ -97,6 +97,7 @@ def runner_env(workspace: Path, commands: Path, *, ref: str) -> dict[str, str]:
             "GITHUB_ACTIONS": "true",
             "GITHUB_WORKSPACE": str(workspace),
             "GITHUB_REPOSITORY": "octo-org/sample",
+            "GITHUB_WORKFLOW_REF": f"octo-org/sample/.github/workflows/release.yml@{ref}",
             "GITHUB_REPOSITORY_OWNER": "octo-org",
             "GITHUB_REF": ref,
             "GITHUB_REF_NAME": tag or ref.rsplit("/", 1)[-1],
