@@ -202,7 +202,7 @@ def mint_token(
             hint="Use an API token: `password: ${{ secrets.PYPI_API_TOKEN }}`.",
         )
     try:
-        audience = str(answer.json()["audience"])
+        audience = str(_http.parse_json(answer.content)["audience"])
     except (ValueError, KeyError, TypeError) as exc:
         raise AuthError(
             f"{base}/_/oidc/audience gave no audience.", hint="Re-run the job."
@@ -229,7 +229,7 @@ def mint_token(
         console=console, policy=policy,
     )  # fmt: skip
     try:
-        body: Any = minted.json()
+        body: Any = _http.parse_json(minted.content)
     except ValueError:
         body = minted.text[:300]
     token = body.get("token") if isinstance(body, dict) and body.get("success") else None

@@ -42,7 +42,7 @@ class GitHubApi:
             what="the GitHub API", console=self._console, policy=self._policy,
         )  # fmt: skip
         try:
-            data = response.json()
+            data = _http.parse_json(response.content)
         except ValueError:
             data = None
         message = data.get("message", "") if isinstance(data, dict) else ""

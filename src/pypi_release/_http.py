@@ -3,6 +3,7 @@ and 5xx answers; never on 4xx, which the caller explains. Each retry is one log 
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -167,3 +168,12 @@ def read_bounded(
     finally:
         response.close()
     return b"".join(chunks)
+
+
+def parse_json(body: bytes | str) -> Any:
+    """JSON from outside data. A ValueError for anything that is not JSON, deep nesting
+    included (the parser's RecursionError would otherwise crash the run)."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None

@@ -12,6 +12,7 @@ import re
 
 import requests
 
+from . import _http
 from ._distributions import Distribution
 from ._errors import UploadError
 
@@ -72,7 +73,7 @@ def index_message(response: requests.Response) -> str:
     reason = (response.reason or "").strip()
     body = ""
     try:
-        data = response.json()
+        data = _http.parse_json(response.content)
         if isinstance(data, dict) and isinstance(data.get("message"), str):
             body = data["message"]
     except ValueError:

@@ -9,7 +9,6 @@ after it (to verify what landed).
 from __future__ import annotations
 
 import html
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -83,7 +82,7 @@ def _release_of(filename: str) -> tuple[str, Version] | None:
 
 
 def _json_object(text: str) -> dict[str, Any]:
-    data = json.loads(text)
+    data = _http.parse_json(text)
     if not isinstance(data, dict):
         raise ValueError("the answer is not a JSON object")
     return data

@@ -67,7 +67,7 @@ def fetch_id_token(
         headers={"Authorization": f"bearer {request.token.reveal()}"},
     )
     try:
-        value = response.json()["value"] if response.ok else None
+        value = _http.parse_json(response.content)["value"] if response.ok else None
     except (ValueError, KeyError, TypeError):
         value = None
     if not isinstance(value, str) or not value:

@@ -9,7 +9,6 @@ that took the upload but kept no attestation is reported, not trusted.
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -162,7 +161,7 @@ def _served_signatures(body: bytes) -> set[str] | None:
     """The envelope signatures in a provenance object (PEP 740), normalised; None when the
     answer is not one."""
     try:
-        data: Any = json.loads(body)
+        data: Any = _http.parse_json(body)
         return {
             _normal(attestation["envelope"]["signature"])
             for bundle in data["attestation_bundles"]
@@ -174,7 +173,7 @@ def _served_signatures(body: bytes) -> set[str] | None:
 
 def _sent_signature(path: Path) -> str | None:
     try:
-        return _normal(json.loads(path.read_bytes())["envelope"]["signature"])
+        return _normal(_http.parse_json(path.read_bytes())["envelope"]["signature"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
