@@ -1,6 +1,8 @@
 """scripts/test-container, part two: run the built image the way the runner runs a container
-action, releasing a sample project to a pypiserver on the host's loopback, then check the
-index, the outputs and the summary. Usage: test_container.py IMAGE"""
+action, releasing a sample project to a pypiserver on the host's loopback with trusted
+publishing and PEP 740 attestations (GitHub's OIDC endpoint, the index's mint-token endpoint
+and Sigstore as the loopback fakes of the tests), then check the index, the attestations,
+the outputs and the summary. Usage: test_container.py IMAGE"""
 
 from __future__ import annotations
 
@@ -20,6 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 from pypi_release._inputs import load_input_specs  # noqa: E402
 from tests.support.action import assert_no_secret, make_workspace, parse_output_file  # noqa: E402
+from tests.support.fake_github import REQUEST_TOKEN, fake_github  # noqa: E402
+from tests.support.fake_sigstore import fake_sigstore  # noqa: E402
+from tests.support.fake_trusted_index import fake_trusted_index  # noqa: E402
 from tests.support.index import pip_install, pypiserver  # noqa: E402
 
 RUNNER_UID = 1001  # the runner's user owns the workspace; the container runs as root
@@ -28,7 +33,12 @@ RUNNER_UID = 1001  # the runner's user owns the workspace; the container runs as
 def main(image: str) -> int:
     with tempfile.TemporaryDirectory(prefix="pypi-release-container-") as scratch:
         root = Path(scratch)
-        with pypiserver(root / "index") as index:
+        with (
+            pypiserver(root / "index") as index,
+            fake_github() as github,
+            fake_sigstore() as sigstore,
+            fake_trusted_index(index, sigstore=sigstore) as trusted,
+        ):
             # The hostile sample: its build backend hunts for credentials (as in the e2e tier),
             # here where the action is root and the build runs as another user.
             workspace = make_workspace(root, "hostile")
@@ -39,11 +49,10 @@ def main(image: str) -> int:
                 (commands / name).write_text("")
             for path in (workspace, *workspace.rglob("*")):
                 os.lchown(path, RUNNER_UID, RUNNER_UID)  # git's "dubious ownership" case
+            (home / "trust_config.json").write_text(json.dumps(sigstore.trust_config()))
             inputs = {
-                "repository-url": index.upload_url,
-                "user": index.user,
-                "password": index.password,
-                "environment": "",  # no GitHub here to prove a protected environment
+                "repository-url": trusted.upload_url,
+                "environment": "",  # the gate's own checks are the e2e tier's
             }
             env = {
                 f"INPUT_{name.upper()}": inputs.get(name, spec.default or "")
@@ -61,6 +70,9 @@ def main(image: str) -> int:
                 # What setup-python in an earlier step leaks into the job's env.
                 "LD_LIBRARY_PATH": "/opt/hostedtoolcache/Python/3.13.0/x64/lib",
                 "pythonLocation": "/opt/hostedtoolcache/Python/3.13.0/x64",
+                "GITHUB_WORKFLOW_REF": "octo-org/sample/.github/workflows/release.yml@refs/tags/1.0.0",
+                "PYPI_RELEASE_SIGSTORE_TRUST_CONFIG": "/github/home/trust_config.json",
+                **github.runner_env(),
             }  # fmt: skip
             command = [
                 "podman", "run", "--rm", "--network", "host",
@@ -78,13 +90,14 @@ def main(image: str) -> int:
             print(done.stdout + done.stderr)
             summary = (commands / "summary").read_text()
             outputs = parse_output_file((commands / "output").read_text())
+            secrets = [REQUEST_TOKEN, *github.issued, *trusted.minted]
             assert_no_secret(
                 {
                     "log": done.stdout + done.stderr,
                     "summary": summary,
                     "outputs": json.dumps(outputs),
                 },
-                [index.password],
+                secrets,
             )
             assert done.returncode == 0, f"the container exited {done.returncode}"
             files = ["prt_hostile_sample-1.0.0-py3-none-any.whl",
@@ -100,19 +113,25 @@ def main(image: str) -> int:
                 "git in the image"
             )
             assert (workspace / "dist" / files[1]).is_file()
-            _assert_the_build_found_nothing(done.stdout, index.password)
+            # Signed in the image, verified there and by the index as PyPI verifies them.
+            assert github.audiences.count("sigstore") == 1, github.audiences
+            assert sorted(trusted.provenance) == files, trusted.provenance
+            assert trusted.refused_attestations == [], trusted.refused_attestations
+            for name in files:
+                assert (workspace / "dist" / f"{name}.publish.attestation").is_file()
+            _assert_the_build_found_nothing(done.stdout, secrets)
             pip_install(index, "prt-hostile-sample==1.0.0", root / "installed")
             shutil.rmtree(root / "installed")
             print(
-                f"test-container: the image released prt-hostile-sample 1.0.0 to "
-                f"{index.upload_url} in {elapsed:.1f} s (podman run to exit); pip installed it."
+                f"test-container: the image released and attested prt-hostile-sample 1.0.0 to "
+                f"{trusted.upload_url} in {elapsed:.1f} s (podman run to exit); pip installed it."
             )
     return 0
 
 
-def _assert_the_build_found_nothing(log: str, password: str) -> None:
+def _assert_the_build_found_nothing(log: str, secrets: list[str]) -> None:
     """As root, the build runs as another user: the hostile backend can read neither the
-    action's environment nor its memory, and finds the password nowhere."""
+    action's environment nor its memory, and finds no secret anywhere."""
     assert "The build runs as uid 65534" in log, "the build did not switch users"
     found: dict[str, list[bytes]] = {}
     for what, data in re.findall(r"^HOSTILE (\S+) ?([0-9a-f]*)$", log, re.M):
@@ -121,8 +140,9 @@ def _assert_the_build_found_nothing(log: str, password: str) -> None:
     assert "ancestor-environ-closed-1" in found, sorted(found)  # the action is pid 1
     assert "ancestor-memory-closed-1" in found, sorted(found)
     everything = b"\n".join(b"\n".join(values) for values in found.values())
-    assert password.encode() not in everything
-    assert password[::-1].encode() not in everything
+    for secret in secrets:
+        assert secret.encode() not in everything
+        assert secret[::-1].encode() not in everything
     print(
         f"test-container: the hostile backend ran as uid 65534 and found nothing "
         f"({len(found)} probes)"

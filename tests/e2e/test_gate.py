@@ -435,7 +435,7 @@ def test_a_pull_request_from_a_fork_is_explained(
     assert "pull request from a fork" in only_error(run)
 
 
-def test_attestations_are_not_made_yet_and_say_so(
+def test_an_index_that_takes_no_attestations_gets_none_and_a_notice_says_why(
     tmp_path: Path, github: FakeGitHub, trusted: FakeTrustedIndex
 ) -> None:
     workspace = make_workspace(tmp_path, "hatch")
@@ -443,7 +443,10 @@ def test_attestations_are_not_made_yet_and_say_so(
     run = release(workspace, github, trusted)
 
     assert run.returncode == 0, run.log
-    assert any("does not make PEP 740 attestations yet" in w for w in run.annotations("warning"))
+    notices = run.annotations("notice")
+    assert any("only PyPI and TestPyPI accept them" in n for n in notices), run.log
+    assert "sigstore" not in github.audiences
+    assert run.annotations("warning") == []
 
 
 def test_an_upload_token_that_expires_mid_release_is_reminted_once(

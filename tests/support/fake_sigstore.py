@@ -130,6 +130,7 @@ class FakeSigstore:
     url: str = ""
     # Refusals to give, by service ("fulcio", "rekor"): (status, message), used once each.
     refuse: dict[str, tuple[int, str]] = field(default_factory=dict)
+    latency: float = 0.0  # seconds added to every answer, as a network round trip would
     certificates: list[x509.Certificate] = field(default_factory=list)
     entries: list[dict[str, Any]] = field(default_factory=list)
     _leaves: list[bytes] = field(default_factory=list)
@@ -437,6 +438,7 @@ class FakeSigstore:
         return Response.json(201, {hashlib.sha256(canonical).hexdigest(): entry})
 
     def route(self, request: Request) -> Response:
+        time.sleep(self.latency)
         if request.method == "POST" and request.path == "/api/v2/signingCert":
             return self._fulcio(request)
         if request.method == "POST" and request.path == "/api/v1/log/entries":

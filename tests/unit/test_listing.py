@@ -56,6 +56,7 @@ def test_pep_691_upload_times_and_garbage_digests() -> None:
 @pytest.mark.parametrize(
     ("body", "readable"),
     [(b"[1, 2]", False), (b'{"files": 7}', False), (b"{not json", False),
+     (b'{"files": ' + b"[" * 200_000, False),  # nested past the parser's recursion limit
      (b'{"files": [{"hashes": 3}]}', True)],
 )  # fmt: skip
 def test_malformed_listings_are_unreadable_not_a_crash(body: bytes, readable: bool) -> None:
