@@ -70,7 +70,8 @@ def main(image: str) -> int:
                 # What setup-python in an earlier step leaks into the job's env.
                 "LD_LIBRARY_PATH": "/opt/hostedtoolcache/Python/3.13.0/x64/lib",
                 "pythonLocation": "/opt/hostedtoolcache/Python/3.13.0/x64",
-                "GITHUB_WORKFLOW_REF": "octo-org/sample/.github/workflows/release.yml@refs/tags/1.0.0",
+                "GITHUB_WORKFLOW_REF":
+                    "octo-org/sample/.github/workflows/release.yml@refs/tags/1.0.0",
                 "PYPI_RELEASE_SIGSTORE_TRUST_CONFIG": "/github/home/trust_config.json",
                 **github.runner_env(),
             }  # fmt: skip
