@@ -214,6 +214,16 @@ def _read_wheel(path: Path) -> Archive:
     return Archive(top="", members=frozenset(members), metadata=metadata, entry_points=entry_points)
 
 
+def other_digests(path: Path) -> dict[str, str]:
+    """The md5 and blake2b-256 digests the upload form also carries (for print-hash)."""
+    md5, blake2 = hashlib.md5(usedforsecurity=False), hashlib.blake2b(digest_size=32)
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            md5.update(chunk)
+            blake2.update(chunk)
+    return {"md5": md5.hexdigest(), "blake2b_256": blake2.hexdigest()}
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as file:

@@ -102,7 +102,10 @@ def is_already_exists(response: requests.Response, message: str) -> bool:
     return response.status_code in (400, 409) and "already exist" in message.lower()
 
 
-def refusal(filename: str, url: str, response: requests.Response) -> UploadError:
+def refusal(
+    filename: str, url: str, response: requests.Response, username: str = ""
+) -> UploadError:
+    """The refusal, with its hint; a credential refusal also names the user name sent."""
     status = response.status_code
     if 300 <= status < 400:
         target = response.headers.get("Location", "")
@@ -113,9 +116,13 @@ def refusal(filename: str, url: str, response: requests.Response) -> UploadError
             f"{target or 'the URL the index redirects to'}.",
         )
     message = index_message(response)
-    return UploadError(
-        f"Upload of {filename} failed: {status} {message}".rstrip(), hint=hint_for(status, message)
-    )
+    hint = hint_for(status, message)
+    if status in (401, 403) and username:
+        hint += (
+            f" The upload was sent as user {username!r} (the 'user' input, or TWINE_USERNAME)"
+            + ("." if username == "__token__" else "; API tokens need the user __token__.")
+        )
+    return UploadError(f"Upload of {filename} failed: {status} {message}".rstrip(), hint=hint)
 
 
 def hint_for(status: int, message: str) -> str:

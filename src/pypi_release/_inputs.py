@@ -68,6 +68,23 @@ def load_input_specs(path: Path | None = None) -> dict[str, InputSpec]:
     return specs
 
 
+# The standard publishing action's names (pypa/gh-action-pypi-publish), declared so that a
+# workflow moves over with only its `uses:` line changed: another name for an input of ours,
+# and the old underscore spellings (with a deprecationMessage in action.yml). They are read
+# into the input they stand for; none is a field of `Inputs`.
+ALIASES = {"packages-dir": "dist-dir"}
+SPELLINGS = {
+    "repository_url": "repository-url", "packages_dir": "packages-dir",
+    "verify_metadata": "verify-metadata", "skip_existing": "skip-existing",
+    "print_hash": "print-hash",
+}  # fmt: skip
+
+
+def is_other_name(name: str) -> bool:
+    """A declared input that is another name for one of ours (an alias or a spelling)."""
+    return name in ALIASES or name in SPELLINGS
+
+
 # Inputs whose empty value means "off" rather than "the default". The runner always passes a
 # declared input with its default applied, so an empty one was written empty on purpose.
 EMPTY_IS_A_VALUE = frozenset({"environment"})
@@ -91,6 +108,8 @@ def raw_inputs(
     """
     values: dict[str, str] = {}
     for name, spec in specs.items():
+        if name in SPELLINGS:
+            continue  # read with the name it spells (env_names gives both spellings)
         text = (overrides or {}).get(name)
         if text is None:
             # The underscore spelling first: the runner passes it only when the workflow wrote
@@ -108,6 +127,22 @@ def raw_inputs(
         if spec.required and not text:
             raise InputError(name, text, "is required but empty", hint=f"Set '{name}' in with:.")
         values[name] = text
+    return _with_aliases_applied(values, specs)
+
+
+def _with_aliases_applied(values: dict[str, str], specs: Mapping[str, InputSpec]) -> dict[str, str]:
+    """An alias's value goes to the input it stands for; both given, differently: an error."""
+    for alias, target in ALIASES.items():
+        given = values.pop(alias, "")
+        if not given:
+            continue
+        current, default = values.get(target, ""), specs[target].default or ""
+        if current not in ("", default, given):
+            raise InputError(
+                alias, given, f"names another folder than {target} ({current!r})",
+                hint=f"{alias} is another name for {target}: give only one of them.",
+            )  # fmt: skip
+        values[target] = given
     return values
 
 
@@ -308,7 +343,7 @@ def parse_project_paths(text: str, workspace: Workspace) -> tuple[Path, ...]:
                 "is not a directory in the workspace",
                 hint="Paths are relative to the workspace root; did actions/checkout run first?",
             )
-        if not any((resolved / marker).is_file() for marker in ("pyproject.toml", "setup.py")):
+        if not any((resolved / marker).is_file() for marker in _PROJECT_MARKERS):
             raise InputError(
                 "path",
                 entry,
@@ -316,6 +351,26 @@ def parse_project_paths(text: str, workspace: Workspace) -> tuple[Path, ...]:
                 hint="Point 'path' at the folder that holds pyproject.toml.",
             )
     return tuple(seen)
+
+
+_PROJECT_MARKERS = ("pyproject.toml", "setup.py")
+
+
+def publishes_only(path_text: str, dist_text: str, workspace: Workspace) -> bool:
+    """build: true, but no path holds a project while dist-dir holds distributions: the
+    standard two-job layout (a publish job with the build job's artifact and no checkout).
+    Those are published, as with build: false."""
+    try:
+        entries = [line.strip() for line in path_text.splitlines() if line.strip()] or ["."]
+        paths = [resolve_in("path", entry, workspace) for entry in entries]
+        dist_dir = resolve_in("dist-dir", dist_text or "dist", workspace)
+    except InputError:
+        return False  # the usual parsing says what is wrong
+    if any((path / marker).is_file() for path in paths for marker in _PROJECT_MARKERS):
+        return False
+    return dist_dir.is_dir() and any(
+        p.is_file() and p.name.endswith((".whl", ".tar.gz")) for p in dist_dir.rglob("*")
+    )
 
 
 def parse_dist_dir(text: str, workspace: Workspace, *, must_exist: bool) -> Path:
@@ -374,6 +429,7 @@ class Inputs:
     skip_existing: bool = _scalar("skip-existing", parse_bool)
     dry_run: bool = _scalar("dry-run", parse_bool)
     verbose: bool = _scalar("verbose", parse_bool)
+    print_hash: bool = _scalar("print-hash", parse_bool)
     environment: str = _scalar("environment", parse_environment)  # "" = checks off
     require_reviewers: bool = _scalar("require-reviewers", parse_bool)
     check_tag: bool = _scalar("check-tag", parse_bool)
@@ -387,6 +443,8 @@ class Inputs:
     retry_attempts: int = _scalar("retry-attempts", parse_attempts)
     retry_max_seconds: float = _scalar("retry-max-seconds", parse_seconds)
     request_timeout: float = _scalar("request-timeout", parse_positive_seconds)
+    # Not an input: build was true, but there was nothing to build and something to publish.
+    publish_only: bool = False
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -403,7 +461,7 @@ class Inputs:
 
 def input_fields() -> dict[str, str]:
     """Input name → Inputs field name, in declaration order."""
-    return {f.metadata["input"]: f.name for f in fields(Inputs)}
+    return {f.metadata["input"]: f.name for f in fields(Inputs) if "input" in f.metadata}
 
 
 def known_inputs() -> frozenset[str]:
@@ -428,7 +486,7 @@ def read_inputs(
     specs: Mapping[str, InputSpec] | None = None,
 ) -> Inputs:
     specs = specs if specs is not None else load_input_specs()
-    missing = known_inputs() - set(specs)
+    missing = (known_inputs() | set(ALIASES.values())) - set(specs)
     if missing:
         raise ConfigurationError(f"action.yml does not declare the inputs {sorted(missing)}.")
     raw = raw_inputs(environ, specs, overrides)
@@ -438,9 +496,12 @@ def read_inputs(
         if "parse" in f.metadata
     }
     place = Workspace(workspace, confined=environ.get("GITHUB_ACTIONS") == "true")
+    publish_only = scalars["build"] and publishes_only(raw["path"], raw["dist-dir"], place)
+    if publish_only:
+        scalars["build"] = False
     resolved = {
         f.name: f.metadata["parse_in_workspace"](raw[f.metadata["input"]], place, scalars)
         for f in fields(Inputs)
         if "parse_in_workspace" in f.metadata
     }
-    return Inputs(**resolved, **scalars)
+    return Inputs(**resolved, **scalars, publish_only=publish_only)

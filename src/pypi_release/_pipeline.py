@@ -155,6 +155,11 @@ def _describe(inputs: Inputs, console: Console) -> None:
     if inputs.build:
         console.info(f"Projects: {', '.join(str(p) for p in inputs.paths)}")
         console.info(f"Dist folder: {inputs.dist_dir}")
+    elif inputs.publish_only:
+        console.info(
+            f"No project to build (no pyproject.toml or setup.py in the path), and "
+            f"{inputs.dist_dir} holds distributions: publishing them, as with build: false."
+        )
     else:
         console.info(f"Publishing what is already in {inputs.dist_dir} (build: false)")
     console.info(f"Index: {inputs.repository_url}")
@@ -224,6 +229,15 @@ def _check(inputs: Inputs, release: Release, console: Console, *, final: bool) -
         max_file_size=inputs.max_file_size,
         final=final,
     )
+    if inputs.print_hash:
+        from ._distributions import other_digests
+
+        for dist in release.distributions:
+            digests = other_digests(dist.path)
+            console.info(
+                f"{dist.filename}: sha256 {dist.sha256}, md5 {digests['md5']}, "
+                f"blake2b-256 {digests['blake2b_256']}"
+            )
 
 
 def _check_tag(inputs: Inputs, record: RunRecord, console: Console) -> None:
@@ -298,9 +312,29 @@ def _authenticate(
     console: Console,
 ) -> Credentials:
     if plan.token is not None:
+        if inputs.index.is_pypi and context.id_token_request is not None:
+            _suggest_trusted_publishing(inputs, context, release, console)
         return plan.token
     console.stage("Trusted publishing")
     return _mint(inputs, context, release, console)
+
+
+def _suggest_trusted_publishing(
+    inputs: Inputs, context: RunContext, release: Release, console: Console
+) -> None:
+    """The job could mint short-lived tokens (it has id-token: write), yet uses a stored one."""
+    project = next(iter(release.projects))
+    link = _credentials.publisher_form_link(
+        inputs.index, project,
+        {"repository": context.repository, "workflow_ref": context.workflow_ref,
+         "environment": inputs.environment},
+    )  # fmt: skip
+    console.notice(
+        f"This job can use trusted publishing (it has id-token: write) instead of a long-lived "
+        f"API token. Add this workflow as a trusted publisher of {project}: {link} ; then drop "
+        "the password input and revoke the token.",
+        title="Trusted publishing is available",
+    )
 
 
 def _mint(inputs: Inputs, context: RunContext, release: Release, console: Console) -> Credentials:

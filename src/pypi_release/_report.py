@@ -82,6 +82,7 @@ def outputs(record: RunRecord) -> dict[str, str]:
         "files": json.dumps([d.filename for d in dists]),
         "sha256": json.dumps({d.filename: d.sha256 for d in dists}),
         "published": "true" if record.published else "false",
+        "url": (record.index.project_page(*first) or "") if record.index and first[0] else "",
         "attestations": json.dumps(
             {name: [str(p) for p in a.paths] for name, a in record.attestations.items()}
         ),

@@ -62,6 +62,10 @@ class _Uploader:
             self.url, credentials.username, credentials.password.reveal(), self._policy.timeout
         )
 
+    @property
+    def username(self) -> str:
+        return self._tokens.current.username
+
     def close(self) -> None:
         self._repository.close()
 
@@ -181,7 +185,8 @@ def _upload_one(
             dist, reader, console, skip_existing=skip_existing, may_have_landed=tries > 1,
             status=response.status_code, message=message,
         )  # fmt: skip
-    return FileResult(dist.filename, "failed", refusal(dist.filename, uploader.url, response))
+    error = refusal(dist.filename, uploader.url, response, uploader.username)
+    return FileResult(dist.filename, "failed", error)
 
 
 def _resolve_existing(

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from . import __version__, _pipeline
 from ._errors import ReleaseError
-from ._inputs import SECRET_INPUTS, InputSpec, load_input_specs
+from ._inputs import SECRET_INPUTS, InputSpec, is_other_name, load_input_specs
 from ._secrets import hidden_from_process
 
 
@@ -29,7 +29,7 @@ def build_parser(specs: dict[str, InputSpec]) -> argparse.ArgumentParser:
         "paths", nargs="*", metavar="PATH", help="project directories (the 'path' input)"
     )
     for name, spec in specs.items():
-        if name == "path" or name in SECRET_INPUTS:
+        if name == "path" or name in SECRET_INPUTS or is_other_name(name):
             continue
         dest = name.replace("-", "_")
         if spec.default in ("true", "false"):

@@ -9,8 +9,11 @@ from hypothesis import strategies as st
 from pypi_release._errors import InputError
 from pypi_release._index import PYPI_UPLOAD_URL
 from pypi_release._inputs import (
+    ALIASES,
+    SPELLINGS,
     env_names,
     input_fields,
+    is_other_name,
     known_inputs,
     load_input_specs,
     parse_attempts,
@@ -31,8 +34,13 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_every_declared_input_is_a_field_and_every_field_a_declaration_in_order() -> None:
-    assert list(load_input_specs()) == list(input_fields())
-    assert set(load_input_specs()) == known_inputs()
+    declared = [name for name in load_input_specs() if not is_other_name(name)]
+    assert declared == list(input_fields())
+    assert set(declared) == known_inputs()
+    # The other names come last, each standing for a declared input.
+    others = [name for name in load_input_specs() if is_other_name(name)]
+    assert list(load_input_specs())[-len(others) :] == others
+    assert {ALIASES.get(n, SPELLINGS.get(n)) for n in others} <= set(load_input_specs())
 
 
 def test_defaults_come_from_action_yml(project: Path) -> None:
