@@ -175,6 +175,8 @@ def test_wrong_password_is_refused_with_a_hint_and_nothing_uploaded(
     (message,) = error_lines(run)
     assert "403" in message
     assert "token" in message
+    assert f"sent as user '{index.user}'" in message
+    assert "API tokens need the user __token__" in message
     assert index.files() == []
     assert "Nothing reached the index" in run.stdout
     assert (workspace / "dist" / "prt_hatch_sample-1.0.0.tar.gz").is_file()

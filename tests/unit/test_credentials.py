@@ -101,3 +101,35 @@ def test_a_context_keeps_the_request_token_secret() -> None:
     assert isinstance(context, RunContext)
     assert context.id_token_request is not None
     assert "req-secret" not in repr(context)
+
+
+def test_a_pypi_job_that_could_mint_is_told_how_with_a_prefilled_publisher_link(
+    tmp_path: Path,
+) -> None:
+    import io
+
+    from pypi_release._console import Console
+    from pypi_release._context import RunContext
+    from pypi_release._distributions import Distribution, Release
+    from pypi_release._inputs import read_inputs
+    from pypi_release._pipeline import _suggest_trusted_publishing
+
+    out = io.StringIO()
+    (tmp_path / "dist").mkdir()
+    inputs = read_inputs({"INPUT_BUILD": "false", "INPUT_ENVIRONMENT": "deploy"}, tmp_path)
+    context = RunContext(
+        in_actions=True, repository="octo-org/sample",
+        workflow_ref="octo-org/sample/.github/workflows/release.yml@refs/tags/1.0.0",
+    )  # fmt: skip
+    dist = Distribution(Path("demo-1.0.tar.gz"), "sdist", "demo", "1.0", "2.1", 1, "0" * 64)
+
+    _suggest_trusted_publishing(
+        inputs, context, Release((dist,), ()), Console(in_actions=True, out=out)
+    )
+
+    (notice,) = [line for line in out.getvalue().splitlines() if line.startswith("::notice")]
+    assert "title=Trusted publishing is available" in notice
+    assert (
+        "https://pypi.org/manage/project/demo/settings/publishing/?provider=github&owner=octo-org"
+        "&repository=sample&workflow_filename=release.yml&environment=deploy"
+    ) in notice
