@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
@@ -37,8 +37,11 @@ class Console:
         verbose: bool = False,
         out: TextIO | None = None,
         err: TextIO | None = None,
+        wording: Callable[[str], str] | None = None,
     ) -> None:
         self.in_actions = in_actions
+        # Outside Actions: annotations reworded for a terminal (inputs named as options).
+        self._wording = wording
         self.verbose = verbose
         self._out = out or sys.stdout
         # In Actions one stream keeps annotations in order with the rest of the log.
@@ -132,7 +135,7 @@ class Console:
         stream = self._err if level == "error" else self._out
         if not self.in_actions:
             head = f"{level}: {title}: " if title else f"{level}: "
-            self._text(stream, head + text)
+            self._text(stream, head + (self._wording(text) if self._wording else text))
             return
         props = f" title={escape_property(title[:200])}" if title else ""
         message = text if len(text) <= _ANNOTATION_LIMIT else text[:_ANNOTATION_LIMIT] + "…"

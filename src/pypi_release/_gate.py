@@ -337,9 +337,15 @@ def icon(outcome: Outcome) -> str:
     return _ICONS[outcome]
 
 
-def log_report(report: GateReport, console: Console, *, only: str | None = None) -> None:
+def log_report(
+    report: GateReport, console: Console, *, only: str | None = None, before_build: bool = False
+) -> None:
+    """One line a check. Before the build the tag has only been read, not compared with a
+    version: it is logged then only when it already failed (the comparison says the rest)."""
     for check in report.checks:
         if only is not None and check.name != only:
+            continue
+        if before_build and check.name == TAG and check.outcome != "failed":
             continue
         console.info(
             f"{icon(check.outcome)} {check.name}: {OUTCOME_TEXT[check.outcome]}: {check.detail}"

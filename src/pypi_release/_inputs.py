@@ -505,3 +505,37 @@ def read_inputs(
         if "parse_in_workspace" in f.metadata
     }
     return Inputs(**resolved, **scalars, publish_only=publish_only)
+
+
+def boolean_inputs() -> frozenset[str]:
+    """The inputs that take only true or false (--name / --no-name on the command line)."""
+    return frozenset(
+        f.metadata["input"] for f in fields(Inputs) if f.metadata.get("parse") is parse_bool
+    )
+
+
+# Inputs that are not options on the command line, and what stands for them there.
+_TERMINAL_NAMES = {"path": "PATH", "password": "TWINE_PASSWORD", "github-token": "GITHUB_TOKEN"}
+
+
+def terminal_wording(text: str) -> str:
+    """A message about inputs, worded for the command line: `Input 'dist-dir'` becomes
+    `Option --dist-dir`, `skip-existing: true` becomes `--skip-existing`."""
+    names = sorted((n for n in input_fields() if n not in _TERMINAL_NAMES), key=len, reverse=True)
+    every = "|".join(re.escape(n) for n in (*names, *_TERMINAL_NAMES))
+    options = "|".join(re.escape(n) for n in names)
+    booleans = boolean_inputs()
+
+    def option(name: str) -> str:
+        return _TERMINAL_NAMES.get(name, f"--{name}")
+
+    def setting(match: re.Match[str]) -> str:
+        name, value = match[1], match[2]
+        if name in booleans and value.lower() in ("true", "false"):
+            return f"--{name}" if value.lower() == "true" else f"--no-{name}"
+        return f"--{name} {value}"
+
+    text = re.sub(rf"Input '({every})'", lambda m: f"Option {option(m[1])}", text)
+    text = re.sub(rf"the '({every})' input", lambda m: option(m[1]), text)
+    text = re.sub(rf"Set '({every})' in with:\.", lambda m: f"Pass {option(m[1])}.", text)
+    return re.sub(rf"(?<![\w-])({options}): ([\w.-]+)", setting, text)

@@ -22,7 +22,7 @@ from ._console import Console
 from ._context import RunContext, read_context
 from ._credentials import CredentialPlan, Credentials
 from ._errors import ReleaseError
-from ._inputs import Inputs, read_inputs, secret_variables
+from ._inputs import Inputs, read_inputs, secret_variables, terminal_wording
 from ._report import RunRecord, report, where_things_stand
 
 if TYPE_CHECKING:
@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from ._distributions import Release
     from ._listing import IndexReader
 
-EXIT_OK, EXIT_FAILED, EXIT_CRASHED = 0, 1, 2
+# 2 is the command line's usage error (cli.py); a crash has a code of its own.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CRASHED = 0, 1, 2, 3
 # What the phases after the build import: about half a second of CPU (requests, twine, rich).
 # A build spends seconds waiting on its subprocesses, so a background thread imports these
 # meanwhile (docutils too, which the description check needs for reStructuredText); the main
@@ -56,7 +57,10 @@ def release(
     values that win over it (the CLI's options).
     """
     context = read_context(environ)  # first: whether we are in Actions decides how to print
-    console = console or Console(in_actions=context.in_actions)
+    console = console or Console(
+        in_actions=context.in_actions,
+        wording=None if context.in_actions else terminal_wording,  # inputs named as options
+    )
     # Registered (and so masked) before anything can print: even an invalid-input message
     # must not show a token.
     _secrets.from_environment(environ, secret_variables())
@@ -196,7 +200,7 @@ def _gate_report(inputs: Inputs, context: RunContext, console: Console) -> _gate
     console.stage("Deployment gate")
     gate = _gate.run_gate(inputs, context, console)
     gate = _gate.closed(gate, require_reviewers=inputs.require_reviewers)
-    _gate.log_report(gate, console)
+    _gate.log_report(gate, console, before_build=True)
     return gate
 
 

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 _STATUS_TEXT = {
     "uploaded": "uploaded",
-    "already-on-index": "already on the index, skipped",
+    "already-on-index": "already on the index, identical, skipped",
+    "skipped-by-name": "already on the index (by name: content not compared), skipped",
     "failed": "FAILED",
     "not-attempted": "not uploaded",
 }

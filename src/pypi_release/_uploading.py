@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from twine.package import PackageFile
     from twine.repository import Repository
 
-Status = Literal["uploaded", "already-on-index", "failed", "not-attempted"]
+Status = Literal["uploaded", "already-on-index", "skipped-by-name", "failed", "not-attempted"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class FileResult:
 
     @property
     def on_index(self) -> bool:
-        return self.status in ("uploaded", "already-on-index")
+        return self.status in ("uploaded", "already-on-index", "skipped-by-name")
 
 
 class _Uploader:
@@ -213,7 +213,7 @@ def _resolve_existing(
             "could not be read, so the content was not compared.",
             title="Skipped by name only",
         )
-        return FileResult(dist.filename, "already-on-index")
+        return FileResult(dist.filename, "skipped-by-name")
     error = UploadError(
         f"Upload of {dist.filename} failed: {status} {message}"
         + (" (the index holds the same content)" if state == "same" else ""),

@@ -103,6 +103,10 @@ def test_protected_job_publishes_with_a_minted_token_and_names_the_approver(
     assert "required reviewers: @ops-alice, team release-ops" in run.summary
     assert run.outputs["published"] == "true"
     assert not run.annotations("error")
+    # Logged once, when the version is known: after the build, not as "passed" before it.
+    (tag_line,) = [line for line in run.stdout.splitlines() if "Tag = version" in line]
+    assert tag_line == "✅ Tag = version: passed: tag '1.0.0' = version 1.0.0"
+    assert run.stdout.index(tag_line) > run.stdout.index("Built prt_hatch_sample-1.0.0.tar.gz")
 
 
 def test_a_job_without_an_environment_is_refused_before_building(

@@ -159,7 +159,7 @@ def test_rerun_of_a_finished_release(tmp_path: Path, index: IndexServer) -> None
     assert refused.outputs["published"] == "false"
     assert skipped.returncode == 0, skipped.log
     assert skipped.outputs["published"] == "true"
-    assert "already on the index, skipped, verified ✓" in skipped.summary
+    assert "already on the index, identical, skipped, verified ✓" in skipped.summary
     assert {n: (index.packages / n).stat().st_mtime_ns for n in index.files()} == first
 
 

@@ -108,7 +108,7 @@ def test_a_half_finished_release_is_finished_by_a_rerun_with_skip_existing(
         "prt_hatch_sample-1.0.0-py3-none-any.whl",
         "prt_hatch_sample-1.0.0.tar.gz",
     ]
-    assert "already on the index, skipped, verified ✓" in again.summary
+    assert "already on the index, identical, skipped, verified ✓" in again.summary
     assert "uploaded, verified ✓" in again.summary
 
 
@@ -171,7 +171,7 @@ def test_devpi_release_and_reruns(tmp_path: Path, devpi_index: DevpiIndex) -> No
     assert refused.returncode == 1
     assert "Already on the index with the same content" in error_lines(refused)[0]
     assert skipped.returncode == 0, skipped.log
-    assert skipped.summary.count("already on the index, skipped, verified ✓") == 2
+    assert skipped.summary.count("already on the index, identical, skipped, verified ✓") == 2
     assert devpi_index.files("prt-flit-sample") == files
 
 

@@ -27,7 +27,9 @@ def test_unknown_values_are_refused_like_the_action_refuses_them(tmp_path: Path)
     )  # fmt: skip
 
     assert done.returncode == 1
-    assert "error: Invalid input: Input 'repository-url'" in done.stderr
+    # Worded for the terminal: the option, not the action's input.
+    assert "error: Invalid input: Option --repository-url" in done.stderr
+    assert "Input '" not in done.stderr
 
 
 @pytest.mark.e2e
@@ -45,5 +47,88 @@ def test_local_dry_run_of_a_project(tmp_path: Path) -> None:
     assert "🧪 prt-hatch-sample 1.0.0: dry run, nothing uploaded" in done.stdout
     assert "would upload" in done.stdout
     assert "Deployment gate: skipped: not running in GitHub Actions" in done.stdout
-    # --dist-dir defaults to the working directory's dist/, as the action's input does
-    assert (tmp_path / "dist" / "prt_hatch_sample-1.0.0.tar.gz").is_file()
+    # One project: its dist/ folder, as python -m build does.
+    assert (workspace / "dist" / "prt_hatch_sample-1.0.0.tar.gz").is_file()
+    assert not (tmp_path / "dist").exists()
+
+
+def cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The command as a person runs it: a subprocess outside Actions."""
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "TWINE_"))
+    }
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "pypi-release"), *args],
+        capture_output=True, text=True, cwd=cwd, env={**environ, **(env or {})}, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("--dist-dri", "--dist-dir"), ("--dry", "--dry-run"), ("--skip-exisitng", "--skip-existing")],
+)
+def test_a_mistyped_or_shortened_option_is_one_line_naming_the_closest_and_exits_2(
+    typed: str, meant: str, tmp_path: Path
+) -> None:
+    done = cli(typed, ".", cwd=tmp_path)
+
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"pypi-release: unknown option {typed}: did you mean {meant}? (options: pypi-release --help)\n"
+    )
+
+
+def test_a_crash_has_an_exit_code_of_its_own(tmp_path: Path) -> None:
+    # A bug, planted: the pipeline's first phase raises something no phase expects.
+    program = (
+        "import sys, pypi_release._pipeline as p\n"
+        "def bug(*a, **k): raise KeyError('planted')\n"
+        "p.read_inputs = bug\n"
+        "from pypi_release.cli import main\n"
+        "sys.exit(main(['.']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}, timeout=60,
+    )  # fmt: skip
+
+    assert done.returncode == 3
+    assert "pypi-release crashed: KeyError" in done.stderr
+    assert "This is a bug" in done.stderr
+
+
+def test_on_a_terminal_no_workflow_command_and_each_warning_once(tmp_path: Path) -> None:
+    """Under a pseudo-terminal, as a person sees it: an unreachable index warns once."""
+    import pty
+
+    workspace = make_workspace(tmp_path, "hatch")
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "TWINE_"))
+    }
+    command = [str(Path(sys.executable).parent / "pypi-release"), "--path", str(workspace),
+               "--dry-run", "--repository-url", "http://127.0.0.1:9/", "--retry-attempts", "1"]  # fmt: skip
+    output = bytearray()
+
+    def read(fd: int) -> bytes:
+        data = os.read(fd, 65536)
+        output.extend(data)
+        return data
+
+    saved = dict(os.environ)  # pty.spawn passes this process's environment on
+    try:
+        os.environ.clear()
+        os.environ.update(environ)
+        status = pty.spawn(command, read)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    text = output.decode(errors="replace").replace("\r\n", "\n")
+
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "::" not in text
+    warnings = [line for line in text.splitlines() if line.startswith("warning:")]
+    assert warnings, text
+    assert len(warnings) == len(set(warnings)), warnings
