@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
 import tempfile
 import traceback
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Literal
@@ -62,12 +63,39 @@ class _Events:
         self._send(kind="error", text=message, hint=hint)
 
 
+# Lines that say what went wrong, in the words backends, compilers and installers use: a
+# Python exception, "error:" (gcc's "file.c:3: fatal error: ...", setuptools' "error: ..."),
+# uv's and pip's resolution failures. The failure's excerpt shows them beside the last lines,
+# which often are only the traceback's frames or "subprocess exited with error".
+_CAUSE = re.compile(
+    r"^\s*(?:[\w.]*(?:Error|Exception)\b\s*:"
+    r"|.*\b(?:fatal )?error\b\s*[:(]"
+    r"|.*\bNo (?:matching distribution|solution found|module named)\b"
+    r"|.*\bBecause\b.*\b(?:we can conclude|unsatisfiable)\b"
+    r"|[\u00d7\u2570])",  # uv: "× Failed to build", "╰─▶ the cause"
+    re.IGNORECASE,
+)
+_CAUSE_LINES = 8
+
+
+def cause_lines(lines: Iterable[str]) -> list[str]:
+    """The last few distinct lines of `lines` that state a cause."""
+    found: dict[str, None] = {}
+    for line in lines:
+        if _CAUSE.match(line) and line.strip():
+            found.pop(line, None)
+            found[line] = None
+    return list(found)[-_CAUSE_LINES:]
+
+
 class _BackendRunner:
-    """Runs backend hooks with their output streamed into the log and its tail kept."""
+    """Runs backend hooks with their output streamed into the log; keeps its tail and the
+    lines that state a cause."""
 
     def __init__(self, console: _Events) -> None:
         self._console = console
         self.tail: deque[str] = deque(maxlen=_TAIL_LINES)
+        self.causes: deque[str] = deque(maxlen=_CAUSE_LINES * 4)
 
     def __call__(
         self,
@@ -89,6 +117,8 @@ class _BackendRunner:
             for raw in process.stdout:
                 line = raw.rstrip()
                 self.tail.append(line)
+                if _CAUSE.match(line):
+                    self.causes.append(line)
                 self._console.output(line)
             code = process.wait()
         if code:
@@ -110,7 +140,9 @@ def _reporting(source: Path, distribution: str, runner: _BackendRunner) -> Itera
             source, distribution, "the build environment could not be made", text
         ) from exc
     except BuildBackendException as exc:
-        raise _failure(source, distribution, str(exc), "\n".join(runner.tail)) from exc
+        raise _failure(
+            source, distribution, str(exc), "\n".join(runner.tail), runner.causes
+        ) from exc
     except (BuildException, RuntimeError) as exc:
         raise _failure(source, distribution, str(exc), "") from exc
     except tarfile.TarError as exc:  # an sdist whose entries would land outside its folder
@@ -150,11 +182,17 @@ def _build_in(
     return built
 
 
-def _failure(source: Path, distribution: str, why: str, output: str) -> BuildError:
-    lines = [line for line in output.strip().splitlines() if line.strip()][-_TAIL_LINES:]
-    tail = "\n".join(lines)
+def _failure(
+    source: Path, distribution: str, why: str, output: str, seen: Iterable[str] = ()
+) -> BuildError:
+    """The error, with the lines of the output that state its cause (`seen` while it
+    streamed, and in `output`), then the output's last lines."""
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    causes = cause_lines([*seen, *lines])
+    tail = "\n".join(lines[-_TAIL_LINES:])
     return BuildError(
         f"Building the {distribution} of {source} failed: {why}."
+        + (("\nWhat went wrong, as the output says it:\n" + "\n".join(causes)) if causes else "")
         + (f"\nLast lines of the output:\n{tail}" if tail else ""),
         hint="Run `python -m build` in that folder to reproduce; "
         "the full log is in the group above.",

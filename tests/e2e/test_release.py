@@ -216,6 +216,47 @@ def test_backend_failure_is_one_error_with_the_backends_last_lines(
     assert index.files() == []
 
 
+def test_a_build_failure_shows_its_cause_even_when_the_last_lines_are_noise(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    workspace = make_workspace(tmp_path, "setuptools")
+    (workspace / "setup.py").write_text(
+        "import sys\n"
+        "print('ValueError: version_file points to missing src/_version.py')\n"
+        "for n in range(60):\n    print(f'cleaning up build/temp.{n}')\n"
+        "sys.exit(1)\n"
+    )
+
+    run = run_action(workspace, token_inputs(index), secrets=[index.password])
+
+    assert run.returncode == 1
+    (message,) = error_lines(run)
+    cause = message.split("What went wrong, as the output says it:\n", 1)[1]
+    assert cause.startswith("ValueError: version_file points to missing src/_version.py")
+    assert "cleaning up build/temp.59" in message  # the last lines are still shown
+    assert "cleaning up build/temp.5\n" not in message  # but not all of them
+
+
+def test_a_compiler_error_is_the_cause_shown(tmp_path: Path, index: IndexServer) -> None:
+    workspace = make_workspace(tmp_path, "setuptools")
+    (workspace / "broken.c").write_text("int main(void) { return undeclared_name; }\n")
+    (workspace / "setup.py").write_text(
+        "from setuptools import Extension, setup\n"
+        "setup(ext_modules=[Extension('prt_broken', ['broken.c'])])\n"
+    )
+    (workspace / "MANIFEST.in").write_text("include broken.c\n")
+
+    run = run_action(workspace, token_inputs(index), secrets=[index.password])
+
+    assert run.returncode == 1
+    (message,) = error_lines(run)
+    assert "Building the wheel" in message
+    cause = message.split("What went wrong, as the output says it:\n", 1)[1]
+    assert "broken.c:1:" in cause
+    assert "undeclared_name" in cause
+    assert index.files() == []
+
+
 def test_underscore_spelling_of_inputs_is_accepted(tmp_path: Path, index: IndexServer) -> None:
     workspace = make_workspace(tmp_path, "hatch")
 
