@@ -72,7 +72,7 @@ _CAUSE = re.compile(
     r"|.*\b(?:fatal )?error\b\s*[:(]"
     r"|.*\bNo (?:matching distribution|solution found|module named)\b"
     r"|.*\bBecause\b.*\b(?:we can conclude|unsatisfiable)\b"
-    r"|[\u00d7\u2570])",  # uv: "× Failed to build", "╰─▶ the cause"
+    r"|[\u00d7\u2570])",  # the two signs uv marks its failure and its cause with
     re.IGNORECASE,
 )
 _CAUSE_LINES = 8

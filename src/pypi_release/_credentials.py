@@ -47,6 +47,11 @@ class Credentials:
     source: str  # where the token came from, for the log
 
 
+def anonymous() -> Credentials:
+    """No credentials: for an index that accepts anonymous uploads (never PyPI)."""
+    return Credentials("", Secret(""), "nowhere: no credentials were given")
+
+
 @dataclass(frozen=True)
 class CredentialPlan:
     """What the upload will authenticate with: an API token now, or one minted later."""
@@ -117,6 +122,10 @@ def plan_credentials(
         "it: `password: ${{ secrets.PYPI_API_TOKEN }}`. To check the build without credentials, "
         "set dry-run: true."
     )
+    # An index other than PyPI may take anonymous uploads (a local devpi or pypiserver): with
+    # no credential and no way to mint one, try without; a refusal then says what to pass.
+    if not inputs.index.is_pypi and (mode == "never" or context.id_token_request is None):
+        return CredentialPlan(anonymous(), trusted_publishing=False)
     if mode == "never":
         raise AuthError(
             f"No credentials for {inputs.repository_url}: the 'password' input is empty, "

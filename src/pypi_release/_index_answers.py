@@ -122,6 +122,12 @@ def refusal(
             f" The upload was sent as user {username!r} (the 'user' input, or TWINE_USERNAME)"
             + ("." if username == "__token__" else "; API tokens need the user __token__.")
         )
+    elif status in (401, 403):
+        hint = (
+            "The upload carried no credentials, and this index needs them: pass the token as "
+            "the 'password' input (a secret), or TWINE_PASSWORD, with 'user' if it is not "
+            "__token__."
+        )
     return UploadError(f"Upload of {filename} failed: {status} {message}".rstrip(), hint=hint)
 
 

@@ -187,11 +187,17 @@ def _plan_credentials(
     if not inputs.dry_run:
         console.stage("Credentials")
         plan = _credentials.plan_credentials(inputs, context, environ)
-        console.info(
-            f"Token from {plan.token.source}, user {plan.token.username}"
-            if plan.token
-            else "Trusted publishing: the job's OIDC token is exchanged right before the upload"
-        )
+        if plan.token is None:
+            console.info(
+                "Trusted publishing: the job's OIDC token is exchanged right before the upload"
+            )
+        elif not plan.token.password:
+            console.info(
+                f"No credentials given: uploading to {inputs.repository_url} anonymously (an "
+                "index that needs credentials refuses, and the error says what to pass)."
+            )
+        else:
+            console.info(f"Token from {plan.token.source}, user {plan.token.username}")
     _secrets.remove_from_environment(environ, secret_variables())
     return plan
 

@@ -290,3 +290,32 @@ def test_the_build_backend_never_sees_a_token(tmp_path: Path, index: IndexServer
     assert run.returncode == 0, run.log
     for name in ("INPUT_PASSWORD", "TWINE_PASSWORD", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"):
         assert f"backend sees {name}=(absent)" in run.stdout
+
+
+def test_an_index_open_for_anonymous_uploads_needs_no_dummy_password(tmp_path: Path) -> None:
+    from tests.support.index import pypiserver
+
+    workspace = make_workspace(tmp_path, "hatch")
+    with pypiserver(tmp_path / "open-index", anonymous=True) as open_index:
+        run = run_action(workspace, {"repository-url": open_index.upload_url})
+
+        assert run.returncode == 0, run.log
+        assert "uploading to" in run.stdout
+        assert "anonymously" in run.stdout
+        assert open_index.files() == [
+            "prt_hatch_sample-1.0.0-py3-none-any.whl",
+            "prt_hatch_sample-1.0.0.tar.gz",
+        ]
+
+
+def test_an_index_that_needs_credentials_says_so_when_none_were_given(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+
+    run = run_action(workspace, {"repository-url": index.upload_url})
+
+    assert run.returncode == 1
+    (message,) = error_lines(run)
+    assert "The upload carried no credentials, and this index needs them" in message
+    assert index.files() == []

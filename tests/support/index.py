@@ -64,7 +64,8 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def pypiserver(root: Path) -> Iterator[IndexServer]:
+def pypiserver(root: Path, *, anonymous: bool = False) -> Iterator[IndexServer]:
+    """`anonymous`: uploads need no credentials (pypiserver's `-a . -P .`)."""
     from passlib.apache import HtpasswdFile
 
     packages = root / "packages"
@@ -77,7 +78,7 @@ def pypiserver(root: Path) -> Iterator[IndexServer]:
     command = [
         str(Path(sys.executable).parent / "pypi-server"), "run",
         "-i", "127.0.0.1", "-p", str(port),
-        "-a", "update", "-P", str(root / "htpasswd"),
+        *(("-a", ".", "-P", ".") if anonymous else ("-a", "update", "-P", str(root / "htpasswd"))),
         "--disable-fallback", str(packages),
     ]  # fmt: skip
     with log.open("wb") as sink:

@@ -133,3 +133,24 @@ def test_a_pypi_job_that_could_mint_is_told_how_with_a_prefilled_publisher_link(
         "https://pypi.org/manage/project/demo/settings/publishing/?provider=github&owner=octo-org"
         "&repository=sample&workflow_filename=release.yml&environment=deploy"
     ) in notice
+
+
+@pytest.mark.parametrize(
+    ("values", "env", "anonymous"),
+    [
+        ({"repository-url": "http://127.0.0.1:8080/"}, {}, True),  # nothing given, no OIDC
+        ({"repository-url": "http://127.0.0.1:8080/", "trusted-publishing": "never"}, OIDC, True),
+        ({"repository-url": "http://127.0.0.1:8080/"}, OIDC, False),  # can mint: it tries that
+    ],
+)
+def test_an_index_other_than_pypi_is_tried_anonymously_when_nothing_else_can_work(
+    tmp_path: Path, values: dict[str, str], env: dict[str, str], anonymous: bool
+) -> None:
+    plan = plan_credentials(inputs_for(tmp_path, **values), read_context(env), env)
+
+    assert (plan.token is not None and not plan.token.password) is anonymous
+
+
+def test_pypi_is_never_tried_anonymously(tmp_path: Path) -> None:
+    with pytest.raises(AuthError, match=r"No credentials for https://upload\.pypi\.org/legacy/"):
+        plan_credentials(inputs_for(tmp_path), read_context({}), {})
