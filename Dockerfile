@@ -16,12 +16,26 @@ FROM ${BASE_IMAGE}
 # The workspace belongs to the runner's user, not root: mark it safe for git, system-wide.
 # DL3008 (pin apt versions) is ignored: the base is pinned by digest, and pinning git to a
 # Debian revision would break the build whenever Debian ships a security fix for it.
+# Perl comes with git for its scripts (add -p, send-email, svn) that no build runs: it is
+# removed, with git's manual; the commands version plugins run (log, describe, ls-files,
+# rev-parse, status) are C, and the last line checks them.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends git \
-    && rm -rf /var/lib/apt/lists/* \
-    && git config --system --add safe.directory '*'
+    && dpkg --purge --force-depends perl perl-modules-5.36 libperl5.36 liberror-perl git-man \
+    && apt-get clean \
+    && rm -rf /var/lib/apt/lists/* /var/cache/debconf/*-old /var/log/dpkg.log /var/log/apt \
+    && git config --system --add safe.directory '*' \
+    && git init -q /tmp/check \
+    && git -C /tmp/check -c user.name=c -c user.email=c@c.invalid commit -q --allow-empty -m c \
+    && git -C /tmp/check log -1 --format=%ct && git -C /tmp/check describe --always \
+    && git -C /tmp/check ls-files && git -C /tmp/check status --porcelain \
+    && rm -rf /tmp/check
 COPY --from=dependencies /opt/venv /opt/venv
+# The release workflow passes the version and the commit; the action prints them first thing.
+ARG VERSION=dev
+ARG REVISION=unknown
+ENV PYPI_RELEASE_IMAGE_VERSION=$VERSION PYPI_RELEASE_IMAGE_REVISION=$REVISION
 COPY action.yml entrypoint.py /action/
 COPY src/pypi_release /action/src/pypi_release
 # The package runs from /action/src (a .pth file), so action.yml beside it is the one it reads.

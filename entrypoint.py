@@ -11,4 +11,9 @@ environ = hidden_from_process(os.environ)
 from pypi_release import release  # noqa: E402 (after the hand-over, on purpose)
 
 if __name__ == "__main__":
+    # Which image this is, first thing in the log (the release workflow bakes these in; the
+    # image's digest is the one the action.yml of the release names).
+    if version := os.environ.get("PYPI_RELEASE_IMAGE_VERSION"):
+        revision = os.environ.get("PYPI_RELEASE_IMAGE_REVISION", "unknown")[:12]
+        print(f"pypi-release {version} (image built from commit {revision}, {os.uname().machine})")
     raise SystemExit(release(environ))

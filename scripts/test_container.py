@@ -101,6 +101,10 @@ def main(image: str) -> int:
                 secrets,
             )
             assert done.returncode == 0, f"the container exited {done.returncode}"
+            # The image says which it is, first thing.
+            first = done.stdout.lstrip().splitlines()[0]
+            pattern = r"pypi-release test \(image built from commit \w+, \w+\)"
+            assert re.fullmatch(pattern, first), first
             files = ["prt_hostile_sample-1.0.0-py3-none-any.whl",
                      "prt_hostile_sample-1.0.0.tar.gz"]  # fmt: skip
             assert index.files() == files, index.files()
