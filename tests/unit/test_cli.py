@@ -132,3 +132,28 @@ def test_on_a_terminal_no_workflow_command_and_each_warning_once(tmp_path: Path)
     warnings = [line for line in text.splitlines() if line.startswith("warning:")]
     assert warnings, text
     assert len(warnings) == len(set(warnings)), warnings
+
+
+@pytest.mark.e2e
+def test_a_terminal_release_reports_in_upload_order_and_a_rerun_says_identical(
+    tmp_path: Path,
+) -> None:
+    from tests.support.index import pypiserver
+
+    workspace = make_workspace(tmp_path, "hatch")
+    with pypiserver(tmp_path / "index") as index:
+        env = {"TWINE_USERNAME": index.user, "TWINE_PASSWORD": index.password}
+        args = ("--path", str(workspace), "--repository-url", index.upload_url)
+        first = cli(*args, cwd=tmp_path, env=env)
+        again = cli(*args, "--skip-existing", cwd=tmp_path, env=env)
+
+    wheel, sdist = "prt_hatch_sample-1.0.0-py3-none-any.whl", "prt_hatch_sample-1.0.0.tar.gz"
+    assert first.returncode == 0, first.stdout + first.stderr
+    report = first.stdout[first.stdout.index("✅ prt-hatch-sample 1.0.0 published") :]
+    assert report.index(wheel) < report.index(sdist)  # the order they went up in
+    assert f"{wheel}  " in report
+    assert again.returncode == 0, again.stdout + again.stderr
+    for name in (wheel, sdist):
+        assert f"Already on the index, identical (sha256 checked): {name}" in again.stdout
+    assert again.stdout.count("already on the index, identical, skipped") == 2
+    assert index.password not in first.stdout + first.stderr + again.stdout + again.stderr
