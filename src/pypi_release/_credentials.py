@@ -124,7 +124,10 @@ def plan_credentials(
     )
     # An index other than PyPI may take anonymous uploads (a local devpi or pypiserver): with
     # no credential and no way to mint one, try without; a refusal then says what to pass.
-    if not inputs.index.is_pypi and (mode == "never" or context.id_token_request is None):
+    # Not when trusted publishing is meant or explained: a job that can mint, one that must
+    # ("always"), a fork's pull request (its error says why it cannot).
+    wants_minting = context.id_token_request is not None or context.from_fork or mode == "always"
+    if not inputs.index.is_pypi and (mode == "never" or not wants_minting):
         return CredentialPlan(anonymous(), trusted_publishing=False)
     if mode == "never":
         raise AuthError(

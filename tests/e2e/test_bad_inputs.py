@@ -145,8 +145,9 @@ CASES = [
     Case("dist-dir-is-a-file", {"dist-dir": "README.md"}, ("'dist-dir'", "a file")),
     Case("dist-dir-missing-with-build-false", {"build": "false", "dist-dir": "wheelhouse"},
          ("'dist-dir'", "does not exist")),
-    Case("no-credentials", {"password": ""}, ("No credentials", "'password'", "TWINE_PASSWORD"),
-         with_token=False),
+    # PyPI never takes anonymous uploads (another index is tried without credentials).
+    Case("no-credentials", {"repository-url": "https://upload.pypi.org/legacy/", "password": ""},
+         ("No credentials", "'password'", "TWINE_PASSWORD"), with_token=False),
     Case("user-on-pypi", {"repository-url": "https://upload.pypi.org/legacy/", "user": "alice",
                           "password": "pypi-SECRET-some-token-abcd"}, ("'alice'", "__token__"),
          with_token=False),

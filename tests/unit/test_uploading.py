@@ -79,7 +79,7 @@ def test_file_exists_with_skip_existing_goes_on(dists: tuple[Distribution, ...])
     with fake_upload_index(Answer.warehouse(400, exists)) as index:
         results, _ = upload(dists, index.url, skip_existing=True)
 
-    assert [r.status for r in results] == ["already-on-index", "uploaded"]
+    assert [r.status for r in results] == ["skipped-by-name", "uploaded"]
 
 
 @pytest.mark.parametrize(
