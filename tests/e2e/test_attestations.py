@@ -13,15 +13,12 @@ import pytest
 
 from tests.support.action import (
     ActionRun,
-    assert_no_secret,
     error_lines,
     make_workspace,
     run_action,
 )
 from tests.support.distfiles import make_sdist, make_wheel
 from tests.support.fake_github import (
-    GITHUB_TOKEN,
-    REQUEST_TOKEN,
     FakeGitHub,
     fake_github,
     github_claims,
@@ -29,6 +26,7 @@ from tests.support.fake_github import (
 from tests.support.fake_sigstore import FakeSigstore, fake_sigstore, sign_beside
 from tests.support.fake_trusted_index import FakeTrustedIndex, fake_trusted_index
 from tests.support.index import IndexServer
+from tests.support.trusted_run import only_error, trusted_release
 
 pytestmark = pytest.mark.e2e
 
@@ -60,28 +58,14 @@ def release(
     sigstore: FakeSigstore,
     inputs: dict[str, str] | None = None,
 ) -> ActionRun:
-    """A tag-push run of the protected publishing job, with trusted publishing, signing
-    against the loopback Sigstore (its trust config handed over as a file)."""
+    """The protected publishing job, signing against the loopback Sigstore (its trust config
+    handed over as a file)."""
     trust = workspace.parent / "trust_config.json"
     trust.write_text(json.dumps(sigstore.trust_config()))
-    run = run_action(
-        workspace,
-        {"repository-url": trusted.upload_url, "github-token": GITHUB_TOKEN, **(inputs or {})},
-        env={**github.runner_env(), "PYPI_RELEASE_SIGSTORE_TRUST_CONFIG": str(trust)},
-        secrets=[REQUEST_TOKEN, GITHUB_TOKEN],
-        gate=True,
-    )
-    assert_no_secret(
-        {"log": run.log, "summary": run.summary, "outputs": json.dumps(run.outputs)},
-        [*github.issued, *trusted.minted],
-    )
-    return run
-
-
-def only_error(run: ActionRun) -> str:
-    errors = error_lines(run)
-    assert len(errors) == 1, run.log
-    return errors[0]
+    return trusted_release(
+        workspace, github, trusted, inputs=inputs,
+        env={"PYPI_RELEASE_SIGSTORE_TRUST_CONFIG": str(trust)},
+    )  # fmt: skip
 
 
 def signed_artifacts(root: Path, sigstore: FakeSigstore, workflow: str) -> Path:

@@ -7,19 +7,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.support.action import (
     ActionRun,
-    assert_no_secret,
-    error_lines,
     make_workspace,
-    run_action,
 )
 from tests.support.fake_github import (
-    GITHUB_TOKEN,
-    REQUEST_TOKEN,
     RUN_ID,
     FakeGitHub,
     fake_github,
@@ -27,6 +23,7 @@ from tests.support.fake_github import (
 )
 from tests.support.fake_trusted_index import FakeTrustedIndex, Publisher, fake_trusted_index
 from tests.support.index import IndexServer
+from tests.support.trusted_run import only_error, trusted_release
 
 pytestmark = pytest.mark.e2e
 
@@ -44,36 +41,9 @@ def trusted(index: IndexServer) -> Iterator[FakeTrustedIndex]:
 
 
 def release(
-    workspace: Path,
-    github: FakeGitHub,
-    trusted: FakeTrustedIndex,
-    *,
-    inputs: dict[str, str] | None = None,
-    oidc: bool = True,
-    ref: str = "refs/tags/1.0.0",
-    env: dict[str, str] | None = None,
+    workspace: Path, github: FakeGitHub, trusted: FakeTrustedIndex, **how: Any
 ) -> ActionRun:
-    """A tag-push run of the publishing job, with trusted publishing unless told otherwise."""
-    run = run_action(
-        workspace,
-        {"repository-url": trusted.upload_url, "github-token": GITHUB_TOKEN, **(inputs or {})},
-        env={**github.runner_env(oidc=oidc), **(env or {})},
-        secrets=[REQUEST_TOKEN, GITHUB_TOKEN],
-        ref=ref,
-        gate=True,
-    )
-    # Tokens made during the run: every OIDC JWT and every minted upload token.
-    assert_no_secret(
-        {"log": run.log, "summary": run.summary, "outputs": json.dumps(run.outputs)},
-        [*github.issued, *trusted.minted],
-    )
-    return run
-
-
-def only_error(run: ActionRun) -> str:
-    errors = error_lines(run)
-    assert len(errors) == 1, run.log
-    return errors[0]
+    return trusted_release(workspace, github, trusted, **how)
 
 
 def test_protected_job_publishes_with_a_minted_token_and_names_the_approver(
