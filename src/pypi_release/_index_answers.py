@@ -36,6 +36,12 @@ _MESSAGE_HINTS: tuple[tuple[str, str], ...] = (
     ),
     ("only one sdist", "The release already has an sdist; publish only one .tar.gz per release."),
     (
+        "invalid attestations",
+        "The index could not verify the attestation, though it verified here against the "
+        "Sigstore trust root this run used: the index trusts another Sigstore instance, or "
+        "another publisher. Set attestations: false to publish without attestations.",
+    ),
+    (
         "too large",
         "The file exceeds the index's size limit. Make it smaller, or ask the index "
         "for a higher limit for this project (for PyPI: a pypi/support issue).",

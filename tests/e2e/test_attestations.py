@@ -268,3 +268,21 @@ def test_an_index_that_takes_the_upload_but_keeps_no_attestation_is_reported(
 class _Forgetful(dict[str, object]):
     def __setitem__(self, key: str, value: object) -> None:
         pass
+
+
+def test_an_index_that_refuses_the_attestation_stops_the_release_with_its_words(
+    tmp_path: Path, github: FakeGitHub, sigstore: FakeSigstore, index: IndexServer
+) -> None:
+    # The index trusts another Sigstore than the one the run signed with (staging against
+    # production, say): the attestations verify here, and the index refuses them.
+    workspace = make_workspace(tmp_path, "hatch")
+    with fake_sigstore() as other, fake_trusted_index(index, sigstore=other) as trusted:
+        run = release(workspace, github, trusted, sigstore)
+
+        assert run.returncode == 1
+        error = only_error(run)
+        assert "400 Invalid attestations supplied during upload" in error
+        assert "the index trusts another Sigstore instance" in error
+        assert len(trusted.refused_attestations) == 1  # the first file, alone; nothing after it
+        assert index.files() == []
+        assert "Nothing reached the index" in run.stdout
