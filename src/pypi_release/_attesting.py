@@ -47,6 +47,7 @@ MAX_PER_FILE = 2
 _ATTESTATION_LIMIT = 1 * 2**20  # a real one is ~10 KiB; a bigger file is not read
 _SIGNING_THREADS = 8
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 @dataclass(frozen=True)
@@ -242,9 +243,11 @@ def _sign_all(
 
         return Signer(IdentityToken(jwt), context, cache=True)  # asks Fulcio for the certificate
 
-    shared = _with_retries(
-        signer, what="Sigstore's certificate authority (Fulcio)", console=console, policy=policy
-    )
+    fulcio = "Sigstore's certificate authority (Fulcio)"
+    (shared,) = _bounded_map(
+        lambda _: _with_retries(signer, what=fulcio, console=console, policy=policy),
+        [None], workers=1, deadline=policy.deadline, what=fulcio,
+    )  # fmt: skip
 
     def sign(dist: Distribution) -> Path:
         attestation = _with_retries(
@@ -258,8 +261,9 @@ def _sign_all(
     workers = min(_SIGNING_THREADS, len(distributions))
     rounds = -(-len(distributions) // workers)
     paths = _bounded_map(
-        sign, distributions, workers=workers, deadline=policy.deadline * (1 + rounds)
-    )
+        sign, distributions, workers=workers, deadline=policy.deadline * (1 + rounds),
+        what="Sigstore's transparency log (Rekor)",
+    )  # fmt: skip
     return {d.filename: p for d, p in zip(distributions, paths, strict=True)}
 
 
@@ -314,11 +318,7 @@ def _transient(exc: Exception) -> bool:
 
 
 def _bounded_map(
-    call: Callable[[Distribution], T],
-    items: Sequence[Distribution],
-    *,
-    workers: int,
-    deadline: float,
+    call: Callable[[U], T], items: Sequence[U], *, workers: int, deadline: float, what: str
 ) -> list[T]:
     """`call` over `items` on `workers` daemon threads, all done within `deadline` seconds.
     Sigstore's clients send requests without a timeout: a stalled service must not hang the
@@ -354,7 +354,7 @@ def _bounded_map(
         threading.Thread(target=work, name=f"sign-{n}", daemon=True).start()
     if not done.wait(deadline):
         raise AttestationError(
-            f"Sigstore did not finish signing within {deadline:.0f} s.",
+            f"Could not sign with Sigstore: {what} did not answer within {deadline:.0f} s.",
             hint="Nothing was uploaded. Re-run the job; if Sigstore is down, set attestations: "
             "false to publish without attestations.",
         )

@@ -286,3 +286,19 @@ def test_an_index_that_refuses_the_attestation_stops_the_release_with_its_words(
         assert len(trusted.refused_attestations) == 1  # the first file, alone; nothing after it
         assert index.files() == []
         assert "Nothing reached the index" in run.stdout
+
+
+def test_a_stalled_sigstore_is_bounded_in_time_and_nothing_is_uploaded(
+    tmp_path: Path, github: FakeGitHub, trusted: FakeTrustedIndex, sigstore: FakeSigstore,
+    index: IndexServer,
+) -> None:  # fmt: skip
+    # Sigstore's clients send requests without a timeout; each answer here takes 20 s.
+    sigstore.latency = 20
+    workspace = make_workspace(tmp_path, "hatch")
+
+    run = release(workspace, github, trusted, sigstore, {"request-timeout": "1"})
+
+    assert run.returncode == 1
+    error = only_error(run)
+    assert "Sigstore's certificate authority (Fulcio) did not answer within 3 s" in error
+    assert index.files() == []
