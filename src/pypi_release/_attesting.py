@@ -436,8 +436,9 @@ def _check_subject(attestation: Attestation, dist: Distribution, name: str) -> N
 def _check_signer(attestation: Attestation, publisher: Publisher, name: str) -> None:
     """The identity claims the index compares with its trusted publisher, one by one."""
     claims = attestation.certificate_claims
-    repository_uri = claims.get("1.3.6.1.4.1.57264.1.12", "")
-    config_uri = claims.get("1.3.6.1.4.1.57264.1.18", "")
+    # From the artifact's certificate: outside data, shown on one line and cut short.
+    repository_uri = " ".join(claims.get("1.3.6.1.4.1.57264.1.12", "").split())[:300]
+    config_uri = " ".join(claims.get("1.3.6.1.4.1.57264.1.18", "").split())[:300]
     expected_repository = f"https://github.com/{publisher.repository}"
     expected_config = f"{expected_repository}/.github/workflows/{publisher.workflow}@"
     hint = (
