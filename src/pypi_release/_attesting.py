@@ -436,9 +436,8 @@ def _check_subject(attestation: Attestation, dist: Distribution, name: str) -> N
 def _check_signer(attestation: Attestation, publisher: Publisher, name: str) -> None:
     """The identity claims the index compares with its trusted publisher, one by one."""
     claims = attestation.certificate_claims
-    # From the artifact's certificate: outside data, shown on one line and cut short.
-    repository_uri = " ".join(claims.get("1.3.6.1.4.1.57264.1.12", "").split())[:300]
-    config_uri = " ".join(claims.get("1.3.6.1.4.1.57264.1.18", "").split())[:300]
+    repository_uri = claims.get("1.3.6.1.4.1.57264.1.12", "")
+    config_uri = claims.get("1.3.6.1.4.1.57264.1.18", "")
     expected_repository = f"https://github.com/{publisher.repository}"
     expected_config = f"{expected_repository}/.github/workflows/{publisher.workflow}@"
     hint = (
@@ -448,13 +447,13 @@ def _check_signer(attestation: Attestation, publisher: Publisher, name: str) -> 
     )
     if repository_uri != expected_repository:
         raise AttestationError(
-            f"{name} was signed in repository {repository_uri or '(unknown)'}, but this job "
+            f"{name} was signed in repository {_shown(repository_uri)}, but this job "
             f"publishes as {publisher.described}.",
             hint=hint,
         )
     if not config_uri.startswith(expected_config):
         raise AttestationError(
-            f"{name} was signed by workflow {config_uri or '(unknown)'}, but this job publishes "
+            f"{name} was signed by workflow {_shown(config_uri)}, but this job publishes "
             f"as {publisher.described}.",
             hint=hint,
         )
@@ -487,6 +486,11 @@ def _log_index(path: Path) -> int | None:
         return int(entries[0]["logIndex"])
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         return None
+
+
+def _shown(claim: str) -> str:
+    """A claim from an artifact's certificate (outside data): one line, cut short."""
+    return " ".join(claim.split())[:300] or "(unknown)"
 
 
 def _short(exc: BaseException) -> str:
