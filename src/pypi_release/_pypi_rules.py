@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import configparser
 import email.message
+import email.utils
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -171,6 +172,7 @@ def _warehouse_rules(meta: core_metadata.Metadata) -> list[MetadataProblem]:
         )
     problems += _classifier_problems(meta.classifiers or [])
     problems += _url_problems(meta)
+    problems += _email_problems(meta)
     problems += _dist_field_problems(meta)
     if meta.license and meta.license_expression:
         problems.append(
@@ -215,6 +217,32 @@ def _classifier_problems(classifiers: Iterable[str]) -> list[MetadataProblem]:
 def _is_url(text: str) -> bool:
     # warehouse's http.is_valid_uri(require_authority=False): a scheme and something after it.
     return bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:\S+", text))
+
+
+def _email_problems(meta: core_metadata.Metadata) -> list[MetadataProblem]:
+    """Author-email and Maintainer-email as warehouse checks them: the address in the field
+    must pass email-validator (syntax only, no DNS). A field of several addresses is left
+    alone, as warehouse's parseaddr finds no single address there."""
+    import email_validator
+
+    problems = []
+    for field in ("author_email", "maintainer_email"):
+        value = getattr(meta, field)
+        if not value:
+            continue
+        addresses = email.utils.getaddresses([value])
+        address = addresses[0][1] if len(addresses) == 1 else ""
+        if not address:
+            continue
+        try:
+            email_validator.validate_email(address, check_deliverability=False)
+        except email_validator.EmailNotValidError as exc:
+            problems.append(
+                MetadataProblem(
+                    _email_name(field), f"{address!r} is not a valid email address: {exc}"
+                )
+            )
+    return problems
 
 
 def _url_problems(meta: core_metadata.Metadata) -> list[MetadataProblem]:

@@ -261,6 +261,22 @@ def test_a_license_file_named_but_missing_is_refused_in_each_kind(tmp_path: Path
     assert inspect(fixed).projects == {"demo-pkg": "1.0"}
 
 
+def test_an_author_email_pypi_would_refuse_is_refused_and_lists_are_left_alone(
+    tmp_path: Path,
+) -> None:
+    headers = (
+        "Author-email: Jane Doe <jane@my-laptop>\n"  # a real-world slip: a host, no domain
+        "Maintainer-email: a@example.com, Bee <b@example.org>\n"
+    )
+    make_release(tmp_path, headers=headers)
+
+    error = refusal(tmp_path)
+
+    assert {p.rule for p in error.problems} == {"Metadata: Author-Email"}
+    assert "'jane@my-laptop' is not a valid email address" in str(error)
+    assert len(error.problems) == 2  # in each of the two files
+
+
 def test_an_invalid_license_expression_is_refused(tmp_path: Path) -> None:
     make_release(tmp_path, metadata_version="2.4", headers="License-Expression: MIT OR Nope-2\n")
 
