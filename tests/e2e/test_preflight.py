@@ -68,6 +68,9 @@ REFUSALS = [
                        headers="License-Expression: GPL-2.0+ OR\n")),
             ("'GPL-2.0+ OR' is invalid for 'license-expression'", "SPDX"),
             "demo_pkg-1.0-py3-none-any.whl"),
+    Refusal("author-email-without-domain", lambda d: (make_sdist(d, "demo-pkg", "1.0"),
+            make_wheel(d, "demo-pkg", "1.0", headers="Author-email: Jane <jane@my-laptop>\n")),
+            ("'jane@my-laptop' is not a valid email address",), "demo_pkg-1.0-py3-none-any.whl"),
 ]  # fmt: skip
 
 
