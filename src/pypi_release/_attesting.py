@@ -20,7 +20,6 @@ PYPI_RELEASE_SIGSTORE_TRUST_CONFIG names a client trust config file for another 
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -76,6 +75,7 @@ class Attested:
     paths: tuple[Path, ...]
     made: bool  # signed by this run (False: found beside the file)
     log_index: int | None  # the transparency-log entry of its publish attestation
+    signatures: frozenset[str]  # each attestation's envelope signature, hex: what the index keeps
 
 
 def skip_reason(
@@ -169,34 +169,26 @@ def attest_release(
     verifier = Verifier(trusted_root=trust.trusted_root)
     if found_any := sum(len(paths) for paths in found.values()):
         console.info(f"Checking {found_any} attestation file(s) found beside the distributions")
-    problems = [
-        problem
-        for dist in distributions
-        for path in found[dist.filename]
-        if (problem := _problem(path, dist, publisher, verifier)) is not None
-    ]
-    if problems:
-        raise AttestationError.of(problems)
+    checked = _verify_all(
+        [(path, dist) for dist in distributions for path in found[dist.filename]],
+        publisher, verifier,
+    )  # fmt: skip
     made: dict[str, Path] = {}
     if to_sign:
         console.info(f"Signing {len(to_sign)} file(s) with Sigstore as {publisher.described}")
         assert token is not None
         made = _sign_all(to_sign, token.jwt.reveal(), trust, console, policy)
-    problems = [
-        problem
-        for dist in to_sign
-        if (problem := _problem(made[dist.filename], dist, publisher, verifier)) is not None
-    ]
-    if problems:
-        raise AttestationError.of(problems)
+    checked |= _verify_all([(made[d.filename], d) for d in to_sign], publisher, verifier)
     result: dict[str, Attested] = {}
     for dist in distributions:
         paths = tuple(found[dist.filename]) + (
             (made[dist.filename],) if dist.filename in made else ()
         )
-        publish = next(p for p in paths if p.name.endswith(SUFFIX))
-        entry = _log_index(publish)
-        result[dist.filename] = Attested(dist.filename, paths, dist.filename in made, entry)
+        entry = _log_index(checked[next(p for p in paths if p.name.endswith(SUFFIX))])
+        result[dist.filename] = Attested(
+            dist.filename, paths, dist.filename in made, entry,
+            frozenset(checked[p].envelope.signature.hex() for p in paths),
+        )  # fmt: skip
         how = "signed" if dist.filename in made else "found, checked"
         log = f", transparency log entry {entry}" if entry is not None else ""
         console.info(f"Attestation for {dist.filename}: {how}{log}")
@@ -374,18 +366,26 @@ def _write(path: Path, text: str) -> Path:
 # -- verifying ------------------------------------------------------------------------------
 
 
-def _problem(
-    path: Path, dist: Distribution, publisher: Publisher, verifier: Verifier
-) -> Problem | None:
-    """What the index would refuse about this attestation, or None when it verifies."""
-    try:
-        attestation = _load(path)
-        _check_subject(attestation, dist, path.name)
-        _check_signer(attestation, publisher, path.name)
-        _check_signature(attestation, publisher, verifier)
-    except AttestationError as error:
-        return Problem(dist.filename, "Attestation", error.message, error.hint)
-    return None
+def _verify_all(
+    pairs: Sequence[tuple[Path, Distribution]], publisher: Publisher, verifier: Verifier
+) -> dict[Path, Attestation]:
+    """Each attestation file, read and verified as the index will verify it against its
+    distribution; every one the index would refuse, at once, as one AttestationError."""
+    verified: dict[Path, Attestation] = {}
+    problems: list[Problem] = []
+    for path, dist in pairs:
+        try:
+            attestation = _load(path)
+            _check_subject(attestation, dist, path.name)
+            _check_signer(attestation, publisher, path.name)
+            _check_signature(attestation, publisher, verifier)
+        except AttestationError as error:
+            problems.append(Problem(dist.filename, "Attestation", error.message, error.hint))
+        else:
+            verified[path] = attestation
+    if problems:
+        raise AttestationError.of(problems)
+    return verified
 
 
 def _load(path: Path) -> Attestation:
@@ -478,13 +478,10 @@ def _check_signature(attestation: Attestation, publisher: Publisher, verifier: V
         ) from exc
 
 
-def _log_index(path: Path) -> int | None:
+def _log_index(attestation: Attestation) -> int | None:
     try:
-        entries = json.loads(path.read_text(encoding="utf-8"))["verification_material"][
-            "transparency_entries"
-        ]
-        return int(entries[0]["logIndex"])
-    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return int(attestation.verification_material.transparency_entries[0]["logIndex"])
+    except (ValueError, KeyError, IndexError, TypeError):
         return None
 
 

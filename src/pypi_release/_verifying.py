@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _http
@@ -143,7 +142,7 @@ def check_provenance(
             found[dist.filename] = "unknown"
         else:
             served = _served_signatures(answer.content)
-            sent = {s for p in attested.paths if (s := _sent_signature(p))}
+            sent = attested.signatures
             found[dist.filename] = (
                 "unknown" if served is None else "kept" if sent and sent <= served else "missing"
             )
@@ -168,13 +167,6 @@ def _served_signatures(body: bytes) -> set[str] | None:
             for attestation in bundle["attestations"]
         }
     except (ValueError, KeyError, TypeError):
-        return None
-
-
-def _sent_signature(path: Path) -> str | None:
-    try:
-        return _normal(_http.parse_json(path.read_bytes())["envelope"]["signature"])
-    except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
