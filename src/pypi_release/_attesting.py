@@ -31,7 +31,7 @@ from ._context import RunContext
 from ._distributions import Distribution
 from ._errors import AttestationError, Problem
 from ._http import RetryPolicy, retrying
-from ._oidc import fetch_id_token
+from ._oidc import fetch_id_token, workflow_file
 
 if TYPE_CHECKING:
     from pypi_attestations import Attestation
@@ -60,7 +60,7 @@ class Publisher:
     def from_claims(cls, claims: Mapping[str, Any]) -> Publisher:
         # The certificate's Build Config URI is the workflow_ref: the workflow file started.
         ref = str(claims.get("workflow_ref") or claims.get("job_workflow_ref") or "")
-        return cls(str(claims.get("repository", "")), ref.split("@", 1)[0].rsplit("/", 1)[-1])
+        return cls(str(claims.get("repository", "")), workflow_file(ref))
 
     @property
     def described(self) -> str:

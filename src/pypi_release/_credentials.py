@@ -20,7 +20,7 @@ from ._context import RunContext
 from ._errors import AuthError, ConfigurationError
 from ._index import KnownIndex
 from ._inputs import Inputs
-from ._oidc import PERMISSIONS_BLOCK, describe_claims, fetch_id_token
+from ._oidc import PERMISSIONS_BLOCK, describe_claims, fetch_id_token, workflow_file
 from ._secrets import Secret
 
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ def publisher_form_link(index: KnownIndex, project: str, claims: Mapping[str, An
         {
             "owner": owner,
             "repository": repository,
-            "workflow_filename": workflow.split("@", 1)[0].rsplit("/", 1)[-1],
+            "workflow_filename": workflow_file(workflow),
             "environment": str(claims.get("environment", "")),
         },
     )

@@ -80,6 +80,12 @@ def fetch_id_token(
     return IdToken(Secret(value), decode_claims(value))
 
 
+def workflow_file(ref: str) -> str:
+    """The workflow's file name in a `workflow_ref`/`job_workflow_ref` claim
+    (`owner/repo/.github/workflows/release.yml@refs/tags/v1` → `release.yml`)."""
+    return ref.split("@", 1)[0].rsplit("/", 1)[-1]
+
+
 def describe_claims(claims: dict[str, Any]) -> str:
     width = max(len(name) for name in PUBLISHER_CLAIMS)
     return "\n".join(

@@ -303,7 +303,7 @@ def _attest(
         index_accepts=inputs.index.accepts_attestations, environ=environ,
     )  # fmt: skip
     todo = [d for d in release.distributions if d.filename not in identical]
-    if reason is not None or not todo or context.id_token_request is None:
+    if reason is not None or not todo:
         if reason:
             console.notice(reason, title="No attestations")
         return {}
