@@ -29,6 +29,12 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def could_be_command(line: str) -> bool:
+    """Whether the runner might act on `line`: it reads `::name::` at a line's start (after
+    white space) and the legacy `##[name]` anywhere in it (actions/runner, ActionCommand.cs)."""
+    return "##[" in line or line.lstrip().startswith("::")
+
+
 class Console:
     def __init__(
         self,
@@ -60,8 +66,9 @@ class Console:
         _secrets.register(value)
 
     def _mask(self, value: str) -> None:
-        # The one place a secret is written: the runner consumes the command.
-        self._command(f"::add-mask::{value}")
+        # The one place a secret is written: the runner consumes the command. It unescapes
+        # the data (%25 -> %), so the value goes escaped, or another string would be masked.
+        self._command(f"::add-mask::{escape_data(value)}")
 
     @staticmethod
     def redact(text: str) -> str:
@@ -73,7 +80,7 @@ class Console:
         """A line (or lines) of ours; outside data in it shaped like a workflow command (a
         file name, an index's answer) is printed where the runner does not interpret it."""
         for line in self.redact(text).splitlines() or [""]:
-            if self.in_actions and line.lstrip().startswith("::"):
+            if self.in_actions and could_be_command(line):
                 self.quoted_line(line)
             else:
                 self._text(self._out, line)

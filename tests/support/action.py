@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pypi_release._inputs import load_input_specs
+from tests.support.runner_log import RunnerLog, outside_commands, read_log
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = REPO_ROOT / "entrypoint.py"
@@ -39,17 +40,14 @@ class ActionRun:
     def log(self) -> str:
         return self.stdout + self.stderr
 
+    @property
+    def runner(self) -> RunnerLog:
+        """The log as the runner reads it (tests/support/runner_log.py)."""
+        return read_log(self.stdout, self.stderr)
+
     def live_commands(self) -> list[str]:
-        """The workflow commands the runner would act on: `::stop-commands::` honoured."""
-        live, token = [], None
-        for line in self.log.splitlines():
-            if token is not None:
-                token = None if line == f"::{token}::" else token
-            elif line.startswith("::stop-commands::"):
-                token = line.removeprefix("::stop-commands::")
-            elif line.startswith("::"):
-                live.append(line)
-        return live
+        """The workflow commands the runner acts on, as we wrote them."""
+        return [c.line for c in self.runner.commands]
 
     def annotations(self, level: str) -> list[str]:
         prefix = f"::{level}"
@@ -83,6 +81,18 @@ def assert_no_secret(texts: Mapping[str, str], secrets: Iterable[str]) -> None:
                 if secret in line and line != f"::add-mask::{secret}"
             ]  # fmt: skip
             assert not leaks, f"secret leaked into {where}: {leaks[:3]}"
+
+
+def assert_runner_safe(stdout: str, stderr: str, secrets: Iterable[str]) -> RunnerLog:
+    """The log as the runner reads it: nothing from outside acted on as a command, and no
+    secret on show (a mask printed while commands are stopped masks nothing)."""
+    view = read_log(stdout, stderr)
+    problems = outside_commands(view)
+    assert not problems, "the runner would act on outside data:\n" + "\n".join(problems)
+    shown = "\n".join(view.shown)
+    for secret in secrets:
+        assert secret not in shown, f"a secret is shown in the runner's log: {secret[:6]}…"
+    return view
 
 
 def runner_env(workspace: Path, commands: Path, *, ref: str) -> dict[str, str]:
@@ -157,6 +167,7 @@ def run_action(
         {"stdout": done.stdout, "stderr": done.stderr, "outputs": output_text, "summary": summary},
         secrets,
     )
+    assert_runner_safe(done.stdout, done.stderr, secrets)
     return ActionRun(
         done.returncode, done.stdout, done.stderr, parse_output_file(output_text), summary
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 
 from pypi_release._console import Console, escape_data, escape_property
+from tests.support.runner_log import outside_commands, read_log
 
 
 def make(in_actions: bool) -> tuple[Console, io.StringIO, io.StringIO]:
@@ -66,24 +67,19 @@ def test_annotations_keep_one_line_and_the_whole_text_stays_in_the_log() -> None
 
 
 def live_commands(log: str) -> list[str]:
-    """The lines the runner would act on: stop-commands blocks honoured."""
-    live, token = [], None
-    for line in log.splitlines():
-        if token is not None:
-            if line == f"::{token}::":
-                token = None
-            continue
-        if line.startswith("::stop-commands::"):
-            token = line.removeprefix("::stop-commands::")
-            continue
-        if line.startswith("::"):
-            live.append(line)
-    return live
+    """The lines the runner acts on (its own parser, tests/support/runner_log.py); fails when
+    it would act on anything from outside."""
+    view = read_log(log)
+    assert outside_commands(view) == [], outside_commands(view)
+    return [c.line for c in view.commands if c.name != "stop-commands"]
 
 
 def test_outside_data_never_becomes_a_live_workflow_command() -> None:
     console, out, _ = make(in_actions=True)
-    hostile = "::warning::forged\n::stop-commands::abc\n::set-output name=x::y\n::abc::"
+    hostile = (
+        "::warning::forged\n::stop-commands::abc\n::set-output name=x::y\n::abc::\n"
+        "x ##[stop-commands]tok\nname-##[warning]legacy.whl\n  ::warning::indented"
+    )
 
     console.error("422 " + hostile + "!" * 5000)  # an index's error body, cut and re-printed
     console.info(f"Left alone in dist/: {hostile} (not a distribution)")  # a file name
@@ -98,6 +94,36 @@ def test_outside_data_never_becomes_a_live_workflow_command() -> None:
         "error", "group", "endgroup", "warning",
     ]  # fmt: skip
     assert "forged%0A::stop-commands::abc%0A" in live[0]  # escaped inside our annotation
+
+
+def test_a_legacy_command_anywhere_in_a_line_is_quoted_and_later_masks_still_work() -> None:
+    """The runner acts on `##[cmd]` anywhere in a line: a file name that says
+    `##[stop-commands]x` would turn every later ::add-mask:: into plain text."""
+    console, out, _ = make(in_actions=True)
+
+    console.info("Left alone in dist/: pkg-##[stop-commands]x.txt (not a distribution)")
+    console.info("Index answered: 400 ##[add-mask]nothing ##[error]forged")
+    console.add_secret("minted-token-after-the-listing")
+    console.info("done")
+    console.finish()
+
+    view = read_log(out.getvalue())
+    assert outside_commands(view) == []
+    assert [c.name for c in view.commands if c.name != "stop-commands"] == ["add-mask"]
+    assert "minted-token-after-the-listing" not in "\n".join(view.shown)
+    assert "Left alone in dist/: pkg-##[stop-commands]x.txt (not a distribution)" in view.shown
+
+
+def test_a_secret_with_percent_signs_is_masked_as_it_is() -> None:
+    """The runner unescapes ::add-mask:: data (%25 -> %): the value must be escaped, or the
+    runner masks another string and the real one shows."""
+    console, out, _ = make(in_actions=True)
+
+    console.add_secret("token%25value%41")
+    print("token%25value%41", file=out)  # printed by something that is not the console
+
+    view = read_log(out.getvalue())
+    assert "token%25value%41" not in "\n".join(view.shown)
 
 
 def test_outside_actions_plain_text_and_errors_on_stderr() -> None:

@@ -17,7 +17,7 @@ from tests.unit.test_console import live_commands
 
 HOSTILE = [
     "", " ", "nan", "inf", "-1", "1e309", "9" * 400, "9" * 5000, "0.4B", "¹", "1\x00",
-    "a\nb", "::warning::forged", "%0A::set-output name=x::y", "https://[::1/legacy/",
+    "a\nb", "::warning::forged", "x ##[stop-commands]tok", "##[warning]legacy", "%0A::set-output name=x::y", "https://[::1/legacy/",
     "https://user:secret-pw-1234@idx.example/legacy/", "https://idx.example:99999/legacy/",
     "x" * 300, "../../../etc", "/", "ü€💥", "${{ github.token }}", "```</details><script>",
 ]  # fmt: skip
