@@ -20,6 +20,9 @@ PYPI_RELEASE_SIGSTORE_TRUST_CONFIG names a client trust config file for another 
 
 from __future__ import annotations
 
+import os
+import stat
+import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -106,7 +109,10 @@ def existing_attestations(dist: Distribution) -> list[Path]:
     return sorted(
         p
         for p in dist.path.parent.iterdir()
-        if p.name.startswith(prefix) and p.name.endswith(".attestation") and p.is_file()
+        # A link is never followed (it could point anywhere the action, as root, can read).
+        if p.name.startswith(prefix)
+        and p.name.endswith(".attestation")
+        and stat.S_ISREG(p.lstat().st_mode)
     )
 
 
@@ -357,9 +363,15 @@ def _bounded_map(
 
 def _write(path: Path, text: str) -> Path:
     """Written whole or not at all: a half-written attestation would fail the next run."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
+    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:  # a new file, then a rename: an entry already there (a link) is replaced, not followed
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        Path(partial).chmod(0o644)
+        Path(partial).replace(path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -18,10 +18,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -131,12 +133,19 @@ def _can_drop_privileges() -> bool:
 
 
 def _without_credentials(git_config: Path) -> None:
-    """Drop `extraheader` lines (actions/checkout's persisted token) from a copied .git/config."""
-    if git_config.is_file():
-        text = git_config.read_text(errors="replace")
-        git_config.write_text(
-            "".join(line for line in text.splitlines(keepends=True) if "extraheader" not in line)
-        )
+    """Drop what actions/checkout persisted from a copied .git/config: v4/v5's `extraheader`
+    line (the token itself) and v6's `include`/`includeIf` sections (they name a credentials
+    file in RUNNER_TEMP, which the build may not read: git would stop on it)."""
+    if not git_config.is_file():
+        return
+    kept, skipping = [], False
+    for line in git_config.read_text(errors="replace").splitlines(keepends=True):
+        header = line.strip().lower()
+        if header.startswith("["):
+            skipping = header.startswith(("[include]", "[includeif", "[include "))
+        if not skipping and "extraheader" not in line.lower():
+            kept.append(line)
+    git_config.write_text("".join(kept))
 
 
 def _chown_tree(root: Path, uid: int) -> None:
@@ -144,6 +153,91 @@ def _chown_tree(root: Path, uid: int) -> None:
         for name in [*dirs, *files]:
             os.lchown(Path(folder) / name, uid, uid)
     os.lchown(root, uid, uid)
+
+
+# Where the runner keeps what the build must not read, named by the variables that locate
+# them (so a self-hosted runner's paths count as much as the container's /github/...): the
+# workspace (.git/config with checkout's token), RUNNER_TEMP (checkout v6's credentials file,
+# earlier steps' scripts), HOME, and the folders of the event file and the file commands.
+_FOLDER_VARIABLES = ("GITHUB_WORKSPACE", "RUNNER_TEMP", "HOME")
+_FILE_VARIABLES = (
+    "GITHUB_EVENT_PATH", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_PATH",
+    "GITHUB_STATE",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Closed:
+    """The folders closed to the build while it runs, and those left open with the reason."""
+
+    folders: tuple[Path, ...]
+    left_open: tuple[tuple[Path, str], ...]
+
+
+def _private_folders(environ: Mapping[str, str], projects: Sequence[Path]) -> list[Path]:
+    found = [environ.get(name, "") for name in _FOLDER_VARIABLES]
+    found += [str(Path(environ[name]).parent) for name in _FILE_VARIABLES if environ.get(name)]
+    found += [str(p) for p in projects]
+    found += [str(c.parent.parent) for p in projects if (c := _git_config(p)) is not None]
+    folders: list[Path] = []
+    for text in found:
+        if text and Path(text).is_absolute() and Path(text).is_dir():
+            folder = Path(text).resolve()
+            if folder not in folders and folder != Path("/"):
+                folders.append(folder)
+    return folders
+
+
+def _needed_by_the_build() -> list[Path]:
+    """What the unprivileged build must still reach: this Python, its packages, the temp dir."""
+    import uv
+
+    return [Path(p).resolve() for p in (
+        sys.executable, sys.prefix, sys.base_prefix, Path(__file__).parent, uv.find_uv_bin(),
+        tempfile.gettempdir(),
+    )]  # fmt: skip
+
+
+@contextmanager
+def _closed_to_others(folders: Sequence[Path]) -> Iterator[Closed]:
+    """Take group and other permissions off `folders` while the build runs; the exact modes
+    come back afterwards, whatever happens (a failed build, SIGTERM from a cancelled job).
+    Root keeps its access; the owner (the runner's user) keeps its own."""
+    needed = _needed_by_the_build()
+    closed: list[tuple[Path, int]] = []
+    left_open: list[tuple[Path, str]] = []
+    previous = _handle_sigterm()
+    try:
+        for folder in folders:
+            if any(n == folder or n.is_relative_to(folder) for n in needed):
+                left_open.append((folder, "it holds the Python or temporary folder the build uses"))
+                continue
+            mode = stat.S_IMODE(folder.stat().st_mode)
+            if mode & 0o077:
+                folder.chmod(mode & 0o700)
+                closed.append((folder, mode))
+        yield Closed(tuple(f for f, _ in closed), tuple(left_open))
+    finally:
+        for folder, mode in reversed(closed):
+            folder.chmod(mode)
+        _restore_sigterm(previous)
+
+
+def _handle_sigterm() -> object:
+    """As pid 1 in a container, SIGTERM does nothing unless handled: turn it into an exit,
+    so the modes are restored before the runner's SIGKILL."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, stop)
+
+
+def _restore_sigterm(previous: object) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
 
 
 @contextmanager
@@ -219,13 +313,34 @@ def _take_outputs(out: Path, dist_dir: Path, project: Path) -> tuple[Path, Path]
             "wheels, not one of each.",
             hint="Run `python -m build` in that folder to see what the backend writes.",
         )
+    _make_dist_dir(dist_dir)
+    return _place(found["sdist"][0], dist_dir), _place(found["wheel"][0], dist_dir)
+
+
+def _make_dist_dir(dist_dir: Path) -> None:
+    if dist_dir.is_symlink() or (dist_dir.exists() and not dist_dir.is_dir()):
+        raise BuildError(
+            f"The dist folder {dist_dir} is a symbolic link or not a folder: the built files "
+            "would be written wherever it points.",
+            hint="Remove it from the repository (or choose another dist-dir).",
+        )
     dist_dir.mkdir(parents=True, exist_ok=True)
-    copied = []
-    for which in ("sdist", "wheel"):
-        target = dist_dir / found[which][0].name
-        shutil.copyfile(found[which][0], target)
-        copied.append(target)
-    return copied[0], copied[1]
+
+
+def _place(built: Path, dist_dir: Path) -> Path:
+    """Copy `built` into dist_dir under its name, replacing whatever entry is there (a
+    committed symlink included) without writing through it: a new file, then a rename."""
+    target = dist_dir / built.name
+    fd, temporary = tempfile.mkstemp(prefix=".pypi-release-", dir=dist_dir)
+    try:
+        with os.fdopen(fd, "wb") as sink, built.open("rb") as source:
+            shutil.copyfileobj(source, sink)
+        Path(temporary).chmod(0o644)  # mkstemp's 0600 is no mode for a release file
+        Path(temporary).replace(target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
 
 
 def build_project(
@@ -270,16 +385,29 @@ def _failure(path: Path, error: str, hint: str, tail: Sequence[str]) -> BuildErr
     )
 
 
+# actions/checkout v6: `[includeIf "gitdir:..."] path = $RUNNER_TEMP/git-credentials-<uuid>.config`
+_CHECKOUT_V6_INCLUDE = re.compile(r"^\s*path\s*=\s*(\S*git-credentials-[^\s/]*\.config)", re.M)
+
+
 def _warn_about_persisted_credentials(paths: Sequence[Path], console: Console) -> None:
-    for path in paths:
-        config = _git_config(path)
-        if config is not None and "extraheader" in config.read_text(errors="replace"):
-            console.warning(
-                f"{config} holds the token actions/checkout persisted (http.*.extraheader): "
-                "code the build runs in the workspace could read it. Give actions/checkout "
-                "`persist-credentials: false` (this action does not need it).",
-                title="Checkout credentials left in .git/config",
+    for config in dict.fromkeys(c for p in paths if (c := _git_config(p)) is not None):
+        text = config.read_text(errors="replace")
+        if "extraheader" in text.lower():
+            where = f"{config} holds the token actions/checkout persisted (http.*.extraheader)"
+        elif files := re.findall(
+            r"^\s*path\s*=\s*(\S*git-credentials-[^\s/]*\.config)", text, re.M
+        ):
+            where = (
+                f"{config} includes {files[-1]}, where actions/checkout v6 persisted the "
+                "job's token (in RUNNER_TEMP)"
             )
+        else:
+            continue
+        console.warning(
+            f"{where}: code the build runs could read it wherever it runs as this user. Give "
+            "actions/checkout `persist-credentials: false` (this action does not need it).",
+            title="Checkout credentials persisted",
+        )
 
 
 def _git_config(path: Path) -> Path | None:
@@ -293,14 +421,38 @@ def build_projects(
     paths: Sequence[Path], dist_dir: Path, console: Console, environ: Mapping[str, str]
 ) -> list[BuiltProject]:
     drop = _can_drop_privileges()
-    console.info(
-        f"The build runs as uid {BUILD_UID} in a private copy of the project, with no "
-        "credential in its environment."
-        if drop
-        else "The build runs in a process of its own with no credential in its environment "
-        "(as this user: see docs/security.md)."
-    )
     _warn_about_persisted_credentials(paths, console)
+    if not drop:
+        console.info(
+            "The build runs in a process of its own with no credential in its environment, "
+            "as this user: it can read what this user can (the workspace's .git/config, "
+            "RUNNER_TEMP, HOME). Run as root (the container) for a build that cannot; see "
+            "docs/security.md."
+        )
+        return _build_each(paths, dist_dir, console, environ, drop=False)
+    with _closed_to_others(_private_folders(environ, paths)) as closed:
+        console.info(
+            f"The build runs as uid {BUILD_UID} in a private copy of the project, with no "
+            "credential in its environment; closed to it while it runs: "
+            + (", ".join(str(f) for f in closed.folders) or "nothing else needed closing")
+            + "."
+        )
+        for folder, why in closed.left_open:
+            console.warning(
+                f"{folder} stays readable by the build: {why}.",
+                title="A private folder stays open to the build",
+            )
+        return _build_each(paths, dist_dir, console, environ, drop=True)
+
+
+def _build_each(
+    paths: Sequence[Path],
+    dist_dir: Path,
+    console: Console,
+    environ: Mapping[str, str],
+    *,
+    drop: bool,
+) -> list[BuiltProject]:
     built: list[BuiltProject] = []
     for path in paths:
         project = build_project(path, dist_dir, console, environ, drop=drop)

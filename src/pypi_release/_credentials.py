@@ -18,7 +18,7 @@ from . import _http
 from ._console import Console
 from ._context import RunContext
 from ._errors import AuthError, ConfigurationError
-from ._index import KnownIndex
+from ._index import RESERVED_AUDIENCES, KnownIndex
 from ._inputs import Inputs
 from ._oidc import PERMISSIONS_BLOCK, describe_claims, fetch_id_token, workflow_file
 from ._secrets import Secret
@@ -185,6 +185,28 @@ def _mint_refusal(
     )
 
 
+def _own_audience(base: str, announced: object) -> str:
+    """The audience an index other than PyPI/TestPyPI announces, if it is one of its own: a
+    reserved one would have GitHub issue a token that PyPI or Sigstore accepts."""
+    text = announced if isinstance(announced, str) else ""
+    shown = repr(" ".join(str(announced).split())[:80])
+    if not text.strip() or len(text) > 200 or not text.isprintable():
+        raise AuthError(
+            f"{base}/_/oidc/audience announced no usable OIDC audience ({shown}).",
+            hint='The index must answer {"audience": "<its own name>"}; use an API token '
+            "(`password: ${{ secrets.INDEX_TOKEN }}`) until it does.",
+        )
+    if text.strip().lower() in RESERVED_AUDIENCES:
+        raise AuthError(
+            f"{base} asks for an OIDC token with the audience {shown}, which belongs to PyPI, "
+            "TestPyPI or Sigstore: a token for it would be valid there, so none is requested.",
+            hint="If this is PyPI or TestPyPI, use its upload URL (https://upload.pypi.org/legacy/"
+            " or https://test.pypi.org/legacy/); another index must announce an audience of its "
+            "own.",
+        )
+    return text
+
+
 def mint_token(
     index: KnownIndex,
     context: RunContext,
@@ -214,11 +236,12 @@ def mint_token(
             hint="Use an API token: `password: ${{ secrets.PYPI_API_TOKEN }}`.",
         )
     try:
-        audience = str(_http.parse_json(answer.content)["audience"])
+        announced = _http.parse_json(answer.content)["audience"]
     except (ValueError, KeyError, TypeError) as exc:
         raise AuthError(
             f"{base}/_/oidc/audience gave no audience.", hint="Re-run the job."
         ) from exc
+    audience = index.fixed_audience or _own_audience(base, announced)
     claims: dict[str, Any] = {}
 
     def exchange() -> requests.Response:

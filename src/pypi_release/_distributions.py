@@ -132,6 +132,8 @@ def _walk(dist_dir: Path, *, recursive: bool) -> tuple[list[Path], list[Ignored]
                     folders.append(entry)
                 else:
                     ignored.append(Ignored(shown + "/", "a folder"))
+            elif entry.name.endswith(".attestation") and entry.is_symlink():
+                ignored.append(Ignored(shown, "a symbolic link: left alone, never read"))
             elif entry.name.endswith(".attestation"):
                 ignored.append(Ignored(shown, "an attestation: never uploaded on its own"))
             elif kind_of(entry.name) is None:
@@ -152,6 +154,14 @@ def select_files(dist_dir: Path, built: Sequence[Path] | None) -> tuple[list[Pat
         return candidates, ignored
     chosen = {p.resolve() for p in built}
     taken = [p for p in candidates if p.resolve() in chosen]
+    if missing := sorted(chosen - {p.resolve() for p in taken}):
+        # The build put them there: gone or replaced now, the release would lack them.
+        raise PreflightError.of([
+            Problem(p.name, "Built file", f"{p.name} was built but is not a regular file in "
+                    f"{dist_dir} any more, so it would be left out of the release.",
+                    "Check what else writes into the dist folder, then re-run.")
+            for p in missing
+        ])  # fmt: skip
     ignored += [
         Ignored(p.relative_to(dist_dir).as_posix(), "not built by this run")
         for p in candidates

@@ -17,6 +17,11 @@ KNOWN_UPLOAD_URLS = {"upload.pypi.org": PYPI_UPLOAD_URL, "test.pypi.org": TESTPY
 # Their websites: project pages, the JSON API and the trusted-publishing endpoints live there.
 _WEBSITES = {"upload.pypi.org": "https://pypi.org", "test.pypi.org": "https://test.pypi.org"}
 _NAMES = {"upload.pypi.org": "PyPI", "test.pypi.org": "TestPyPI"}
+# The OIDC audiences PyPI and TestPyPI expect (warehouse's OIDC_AUDIENCE). Another index
+# announces its own, which may not be one of these or Sigstore's: a token minted for it would
+# be valid at PyPI or at Fulcio.
+_AUDIENCES = {"upload.pypi.org": "pypi", "test.pypi.org": "testpypi"}
+RESERVED_AUDIENCES = frozenset({"pypi", "testpypi", "sigstore"})
 # Read-only hosts people paste by mistake, and the upload endpoint they meant.
 _READ_ONLY_HOSTS = {"pypi.org": PYPI_UPLOAD_URL, "files.pythonhosted.org": PYPI_UPLOAD_URL}
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -102,6 +107,11 @@ class KnownIndex:
     @property
     def name(self) -> str:
         return _NAMES.get(self._host, self._host)
+
+    @property
+    def fixed_audience(self) -> str | None:
+        """The OIDC audience of PyPI or TestPyPI; None for an index that announces its own."""
+        return _AUDIENCES.get(self._host)
 
     @property
     def website(self) -> str | None:

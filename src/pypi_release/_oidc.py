@@ -11,6 +11,7 @@ import base64
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from . import _http
 from ._console import Console
@@ -60,7 +61,7 @@ def fetch_id_token(
     response = _http.request(
         _http.session(),
         "GET",
-        f"{request.url}{separator}audience={audience}",
+        f"{request.url}{separator}audience={quote(audience, safe='')}",
         what="the runner's OIDC token endpoint",
         console=console,
         policy=policy,

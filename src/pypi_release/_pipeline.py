@@ -23,6 +23,7 @@ from ._context import RunContext, read_context
 from ._credentials import CredentialPlan, Credentials
 from ._errors import ReleaseError
 from ._inputs import Inputs, read_inputs, secret_variables, terminal_wording
+from ._ownership import hand_to_workspace_owner
 from ._report import RunRecord, report, where_things_stand
 
 if TYPE_CHECKING:
@@ -98,10 +99,20 @@ def _run_phases(
     console: Console,
     record: RunRecord,
 ) -> None:
-    context = record.context
     console.stage("Inputs")
     inputs = read_inputs(environ, Path.cwd(), overrides)
     console.verbose = inputs.verbose
+    try:
+        _run_with(inputs, environ, console, record)
+    finally:  # the dist folder is the workspace owner's, whatever happened
+        workspace = Path(environ.get("GITHUB_WORKSPACE") or Path.cwd()).resolve()
+        hand_to_workspace_owner(inputs.dist_dir, workspace)
+
+
+def _run_with(
+    inputs: Inputs, environ: MutableMapping[str, str], console: Console, record: RunRecord
+) -> None:
+    context = record.context
     record.index, record.dry_run = inputs.index, inputs.dry_run
     warm = _start_warming(inputs)
     _describe(inputs, console)

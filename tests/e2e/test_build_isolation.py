@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.action import ActionRun, make_workspace, run_action
+from tests.support.checkout import RUNNER_UID, runner_layout
 from tests.support.fake_github import REQUEST_TOKEN, FakeGitHub, fake_github
 from tests.support.index import IndexServer
 
@@ -82,3 +83,70 @@ def test_a_hostile_backend_finds_no_credential_and_the_release_completes(
         assert found["uid"] == b"65534"
         assert CHECKOUT_TOKEN.encode() not in everything
         assert not any(k.startswith("ancestor-memory-") and "closed" not in k for k in found)
+
+
+# -- the job's folders as the runner and actions/checkout leave them -------------------------
+
+
+def test_checkout_v6_credentials_are_warned_about_and_the_runner_gets_its_folders_back(
+    index: IndexServer,
+) -> None:
+    with runner_layout("hatch", checkout="v6") as layout:
+        before = layout.modes()
+        run = run_action(
+            layout.workspace,
+            {"repository-url": index.upload_url, "user": index.user, "password": index.password},
+            secrets=[index.password],
+            layout=layout,
+        )
+
+        assert run.returncode == 0, run.log
+        warnings = run.annotations("warning")
+        assert layout.credentials is not None
+        assert any(
+            layout.credentials.name in w and "persist-credentials: false" in w for w in warnings
+        ), warnings
+        assert layout.modes() == before  # every folder closed to the build is open again
+        # What the action left in the workspace is the runner's user's, as checkout's files.
+        dist = layout.workspace / "dist"
+        made = [dist, *dist.iterdir()]
+        assert len(made) == 3, made
+        for entry in made:
+            info = entry.lstat()
+            assert (info.st_uid, info.st_gid) == (RUNNER_UID, RUNNER_UID), entry
+            assert info.st_mode & 0o7777 == (0o755 if entry.is_dir() else 0o644), entry
+
+
+def test_checkout_v4_extraheader_is_warned_about(index: IndexServer) -> None:
+    with runner_layout("hatch", checkout="v4") as layout:
+        run = run_action(layout.workspace, {"dry-run": "true"}, layout=layout)
+
+    assert run.returncode == 0, run.log
+    assert any("extraheader" in w for w in run.annotations("warning")), run.log
+
+
+def test_a_committed_symlink_in_the_dist_folder_is_replaced_not_written_through(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    """The build's files are copied out by the action (root in the container): a link at
+    dist/<the wheel's name> would have it write the sandboxed build's bytes wherever it
+    points, and leave the real wheel out of the release."""
+    victim = tmp_path / "victim.py"
+    victim.write_text("ORIGINAL = True\n")
+    workspace = make_workspace(tmp_path, "hatch", git=False)
+    (workspace / "dist").mkdir()
+    wheel = "prt_hatch_sample-1.0.0-py3-none-any.whl"
+    (workspace / "dist" / wheel).symlink_to(victim)
+    (workspace / "dist" / f"{wheel}.publish.attestation").symlink_to(victim)
+
+    run = run_action(
+        workspace,
+        {"repository-url": index.upload_url, "user": index.user, "password": index.password},
+        secrets=[index.password],
+    )
+
+    assert run.returncode == 0, run.log
+    assert victim.read_text() == "ORIGINAL = True\n"
+    assert not (workspace / "dist" / wheel).is_symlink()
+    assert index.files() == [wheel, "prt_hatch_sample-1.0.0.tar.gz"]
+    assert (workspace / "dist" / f"{wheel}.publish.attestation").is_symlink()  # left alone

@@ -21,7 +21,12 @@ from tests.support.fake_github import (
     fake_github,
     github_claims,
 )
-from tests.support.fake_trusted_index import FakeTrustedIndex, Publisher, fake_trusted_index
+from tests.support.fake_trusted_index import (
+    AUDIENCE,
+    FakeTrustedIndex,
+    Publisher,
+    fake_trusted_index,
+)
 from tests.support.index import IndexServer
 from tests.support.trusted_run import only_error, trusted_release
 
@@ -60,7 +65,7 @@ def test_protected_job_publishes_with_a_minted_token_and_names_the_approver(
     ]
     assert len(trusted.minted) == 1
     assert trusted.uploads == ["__token__", "__token__"]  # the minted token, nothing else
-    assert github.audiences == ["pypi-release-gate", "pypi"]
+    assert github.audiences == ["pypi-release-gate", AUDIENCE]
     assert "@ops-alice" in run.summary
     assert "ship 1.0.0" in run.summary
     for line in (
@@ -352,6 +357,37 @@ def test_an_index_with_trusted_publishing_off(
     assert "secrets.PYPI_API_TOKEN" in message
 
 
+@pytest.mark.parametrize(
+    ("announced", "said"),
+    [("pypi", "audience 'pypi', which belongs to PyPI"), ("sigstore", "audience 'sigstore'"),
+     ("TestPyPI ", "audience 'TestPyPI'"), (42, "no usable OIDC audience ('42')")],
+)  # fmt: skip
+def test_an_index_that_announces_a_reserved_audience_gets_no_token(
+    tmp_path: Path, github: FakeGitHub, index: IndexServer, announced: object, said: str
+) -> None:
+    """Another index may not have GitHub issue a token that PyPI or Sigstore would accept."""
+    workspace = make_workspace(tmp_path, "hatch")
+    with fake_trusted_index(index, audience=announced) as trusted:
+        run = release(workspace, github, trusted)
+
+    assert run.returncode == 1
+    message = only_error(run)
+    assert said in message, message
+    assert github.audiences == ["pypi-release-gate"]  # nothing asked for the index
+    assert index.files() == []
+
+
+def test_an_announced_audience_is_one_query_value(
+    tmp_path: Path, github: FakeGitHub, index: IndexServer
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    with fake_trusted_index(index, audience="mine&audience=pypi") as trusted:
+        run = release(workspace, github, trusted)
+
+    assert run.returncode == 0, run.log
+    assert github.audiences == ["pypi-release-gate", "mine&audience=pypi"]
+
+
 def test_a_reusable_workflow_is_warned_about(tmp_path: Path, trusted: FakeTrustedIndex) -> None:
     workspace = make_workspace(tmp_path, "hatch")
     claims = github_claims(
@@ -432,7 +468,7 @@ def test_an_upload_token_that_expires_mid_release_is_reminted_once(
 
     assert run.returncode == 0, run.log
     assert len(trusted.minted) == 2
-    assert github.audiences == ["pypi-release-gate", "pypi", "pypi"]  # a fresh OIDC token
+    assert github.audiences == ["pypi-release-gate", AUDIENCE, AUDIENCE]  # a fresh OIDC token
     assert "The upload token expired; a new one was minted; resuming." in run.stdout
     assert index.files() == [
         "prt_hatch_sample-1.0.0-py3-none-any.whl",

@@ -14,9 +14,13 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pypi_release._inputs import load_input_specs
 from tests.support.runner_log import RunnerLog, outside_commands, read_log
+
+if TYPE_CHECKING:
+    from tests.support.checkout import RunnerLayout
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = REPO_ROOT / "entrypoint.py"
@@ -136,6 +140,7 @@ def run_action(
     ref: str = "refs/tags/1.0.0",
     raw_env: Mapping[str, str] | None = None,
     gate: bool = False,
+    layout: RunnerLayout | None = None,
 ) -> ActionRun:
     """Run the action. `inputs` as a workflow's `with:`; `raw_env` sets variables verbatim.
 
@@ -143,10 +148,16 @@ def run_action(
     ''`, unless `inputs` says otherwise): the gate fails closed, and most runs here have no
     GitHub to ask. The gate's own tests pass `gate=True` and a fake GitHub."""
     commands = workspace.parent / f"file_commands_{workspace.name}"
-    commands.mkdir(exist_ok=True)
-    for name in ("output", "summary"):
-        (commands / name).write_text("")
+    output, summary_file = commands / "output", commands / "summary"
+    if layout is None:
+        commands.mkdir(exist_ok=True)
+        for path in (output, summary_file):
+            path.write_text("")
     environ = runner_env(workspace, commands, ref=ref)
+    if layout is not None:  # the job's folders as the runner and actions/checkout leave them
+        assert workspace == layout.workspace
+        environ.update(layout.host_env())
+        output, summary_file = layout.output, layout.summary
     given = dict(inputs or {})
     if not gate:
         given.setdefault("environment", "")
@@ -161,8 +172,8 @@ def run_action(
         [sys.executable, str(ENTRYPOINT)], cwd=workspace, env=environ,
         capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
     )  # fmt: skip
-    output_text = (commands / "output").read_text()
-    summary = (commands / "summary").read_text()
+    output_text = output.read_text()
+    summary = summary_file.read_text()
     assert_no_secret(
         {"stdout": done.stdout, "stderr": done.stderr, "outputs": output_text, "summary": summary},
         secrets,

@@ -41,6 +41,10 @@ class Publisher:
     environment: str | None = "deploy"  # None: any environment is accepted
 
 
+# The audience it announces: an index of its own, so not PyPI's reserved "pypi".
+AUDIENCE = "loopback-index"
+
+
 def _claims(jwt: str) -> dict[str, Any]:
     payload = jwt.split(".")[1]
     data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -53,6 +57,7 @@ class FakeTrustedIndex:
     index: IndexServer
     publisher: Publisher | None = field(default_factory=Publisher)
     audience_status: int = 200  # 403: turned off, 404: not supported
+    audience: str = AUDIENCE  # what GET /_/oidc/audience announces
     fail_mint_with: list[int] = field(default_factory=list)  # statuses to answer first (e.g. 503)
     # After this many uploads, the first minted token is refused as expired (PyPI's 403).
     expire_first_token_after: int | None = None
@@ -84,7 +89,7 @@ class FakeTrustedIndex:
             return Response.json(403, {"message": "Trusted publishing functionality not enabled"})
         if self.audience_status != 200:
             return Response.json(self.audience_status, {"message": "Not Found"})
-        return Response.json(200, {"audience": "pypi"})
+        return Response.json(200, {"audience": self.audience})
 
     def _mint(self, request: Request) -> Response:
         try:
@@ -101,7 +106,7 @@ class FakeTrustedIndex:
             return Response(
                 status, b"<html>Service Unavailable</html>", {"Content-Type": "text/html"}
             )
-        if claims.get("aud") != "pypi" or claims.get("exp", 0) < time.time():
+        if claims.get("aud") != self.audience or claims.get("exp", 0) < time.time():
             return self._refuse("invalid-token", "Could not verify the token")
         if token in self.used_jwts:
             return self._refuse("invalid-reuse-token", "invalid token: already used")
