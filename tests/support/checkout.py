@@ -29,8 +29,8 @@ from typing import Literal
 from tests.support.action import make_workspace
 
 RUNNER_UID = 1001
-CHECKOUT_TOKEN = "ghs_SECRETcheckoutPersistedToken7a7a"  # noqa: S105 (a test value)
-STEP_SCRIPT_SECRET = "SECRET-in-an-earlier-step-script-8b8b"  # noqa: S105
+CHECKOUT_TOKEN = "ghs_SECRETcheckoutPersistedToken7a7a"
+STEP_SCRIPT_SECRET = "SECRET-in-an-earlier-step-script-8b8b"
 Checkout = Literal["v4", "v6", "none"]
 
 

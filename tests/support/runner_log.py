@@ -86,9 +86,7 @@ def parse_legacy(line: str, registered: Iterable[str]) -> Command | None:
             pair = [part for part in item.split("=", 1) if part]
             if len(pair) == 2:
                 properties[pair[0]] = _unescape(pair[1], _LEGACY_UNESCAPE)
-    return Command(
-        name, properties, _unescape(line[close + 1 :], _LEGACY_UNESCAPE), line, "legacy"
-    )
+    return Command(name, properties, _unescape(line[close + 1 :], _LEGACY_UNESCAPE), line, "legacy")
 
 
 @dataclass

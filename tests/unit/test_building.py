@@ -1,16 +1,27 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import subprocess
+import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
 
 from pypi_release._build_worker import _extract_safely
-from pypi_release._building import source_date_epoch
+from pypi_release._building import (
+    BUILD_UID,
+    _closed_to_others,
+    _private_folders,
+    _without_credentials,
+    source_date_epoch,
+)
 from pypi_release._errors import BuildError
 from tests.support.action import COMMIT_EPOCH, make_workspace
+from tests.support.checkout import Checkout, runner_layout
 
 
 def test_last_commit_time_in_a_git_checkout(tmp_path: Path) -> None:
@@ -86,3 +97,83 @@ def test_an_ordinary_sdist_unpacks(
     with tarfile.open(_tar(tmp_path, *members)) as archive:
         _extract_safely(archive, into)
     assert (into / "p" / "sub" / "b.txt").read_bytes() == b"x"
+
+
+# -- what the unprivileged build can read (root only: the folders go to the runner's uid) ----
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the build switches users as root")
+
+
+def _readable_by_nobody(path: Path) -> bool:
+    """Whether uid 65534 can read `path` (cat: any user can run it, unlike a private Python)."""
+    done = subprocess.run(
+        ["cat", str(path)], user=BUILD_UID, group=BUILD_UID, extra_groups=[],
+        capture_output=True, check=False, env={"PATH": os.defpath},
+    )  # fmt: skip
+    return done.returncode == 0
+
+
+@needs_root
+@pytest.mark.parametrize("checkout", ["v4", "v6"])
+def test_the_runners_folders_are_closed_to_the_build_and_restored(checkout: Checkout) -> None:
+    with runner_layout("hatch", checkout=checkout) as layout:
+        environ = layout.host_env()
+        secrets = [
+            layout.workspace / ".git" / "config",
+            *layout.temp.glob("*.sh"),  # an earlier step's script
+            layout.workflow / "event.json",
+            layout.output,
+            *([layout.credentials] if layout.credentials else []),
+        ]
+        assert all(_readable_by_nobody(p) for p in secrets)  # as the runner leaves them
+        before = layout.modes()
+
+        with _closed_to_others(_private_folders(environ, [layout.workspace])) as closed:
+            for path in secrets:
+                assert not _readable_by_nobody(path), path
+            assert layout.workspace in closed.folders
+            assert layout.temp in closed.folders
+
+        assert layout.modes() == before
+        assert all(_readable_by_nobody(p) for p in secrets)
+
+
+@needs_root
+def test_the_modes_come_back_when_the_build_fails_or_is_cancelled() -> None:
+    with runner_layout("hatch") as layout:
+        before = layout.modes()
+        folders = _private_folders(layout.host_env(), [layout.workspace])
+        with pytest.raises(SystemExit), _closed_to_others(folders):  # noqa: PT012
+            os.kill(os.getpid(), signal.SIGTERM)  # the runner cancelling the job
+            time.sleep(5)
+        assert layout.modes() == before
+        with pytest.raises(BuildError), _closed_to_others(folders):
+            raise BuildError("the backend failed")
+        assert layout.modes() == before
+
+
+def test_a_folder_holding_the_builds_python_stays_open_and_says_why(tmp_path: Path) -> None:
+    environ = {"HOME": sys.prefix, "RUNNER_TEMP": str(tmp_path)}
+    with _closed_to_others(_private_folders(environ, [])) as closed:
+        assert [f for f, _ in closed.left_open] == [Path(sys.prefix).resolve()]
+        assert "Python" in closed.left_open[0][1]
+
+
+def test_the_private_copy_keeps_no_persisted_credential(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text(
+        "[core]\n\tbare = false\n"
+        '[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic eA==\n'
+        '[includeIf "gitdir:/github/workspace/.git"]\n'
+        "\tpath = /github/runner_temp/git-credentials-1.config\n"
+        "[include]\n\tpath = /elsewhere.config\n"
+        '[remote "origin"]\n\turl = https://github.com/octo-org/sample\n'
+    )
+
+    _without_credentials(config)
+
+    assert config.read_text() == (
+        "[core]\n\tbare = false\n"
+        '[http "https://github.com/"]\n'
+        '[remote "origin"]\n\turl = https://github.com/octo-org/sample\n'
+    )

