@@ -31,8 +31,12 @@ class InputError(ReleaseError):
     title = "Invalid input"
 
     def __init__(self, name: str, value: str, problem: str, *, hint: str = "") -> None:
-        # A password in a URL's userinfo (user:password@) is never echoed back.
-        shown = re.sub(r"(//[^/@\s:]*:)[^@/\s]*@", r"\1***@", value)
+        # A URL is echoed up to its scheme only: a password in it (user:pa#ss/w@rd@host) need
+        # not parse as userinfo to be there, and the user knows what they wrote.
+        scheme = re.match(r"\s*([A-Za-z][A-Za-z0-9+.-]*:)?//", value)
+        shown = (scheme.group(1) or "") + "//…" if scheme else value
+        if not scheme and ":" in value.rpartition("@")[0]:  # user:password@host, no scheme
+            shown = "…"
         shown = shown if len(shown) <= 200 else shown[:200] + "…"
         super().__init__(f"Input '{name}': {problem} (got {shown!r}).", hint=hint)
         self.name = name

@@ -34,11 +34,12 @@ def url_problem(url: str) -> tuple[str, str] | None:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises for a port out of range or not a number)
-    except ValueError as exc:
-        return f"is not a valid URL ({exc})", ""
+    except ValueError:  # its words quote the URL (a password's pieces included): not shown
+        return "is not a valid URL (its host or port cannot be read)", ""
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "is not an http(s) URL", ""
-    if parts.username is not None or parts.password is not None:
+    # A password with '#', '/' or '?' ends the host early: an '@' anywhere still means one.
+    if parts.username is not None or parts.password is not None or "@" in url:
         return (
             "carries credentials (user:password@), which would be printed and sent to every "
             "request",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import sys
 import tempfile
 import threading
@@ -128,7 +129,12 @@ def hidden_from_process(environ: Mapping[str, str], names: Iterable[str] = ()) -
     command without them (same process, same output streams), and read them back from the
     inherited descriptor into memory only."""
     if _HANDOVER in environ:
-        return _taken_over(environ)
+        taken = _taken_over(environ)
+        if taken is not None:
+            return taken
+        # Not our hand-over (a variable set by the workflow): ignored, and gone.
+        os.environ.pop(_HANDOVER, None)
+        environ = {k: v for k, v in environ.items() if k != _HANDOVER}
     # Every input too (the secret ones among them): the build needs none, and this way the
     # hand-over needs no knowledge of which inputs are secret before anything is imported.
     wanted = dict.fromkeys(
@@ -152,10 +158,23 @@ def hidden_from_process(environ: Mapping[str, str], names: Iterable[str] = ()) -
     return dict(environ)
 
 
-def _taken_over(environ: Mapping[str, str]) -> dict[str, str]:
-    fd = int(environ[_HANDOVER])
+def _taken_over(environ: Mapping[str, str]) -> dict[str, str] | None:
+    """The credentials from our own hand-over: an inherited descriptor of a regular file of
+    this user that no longer has a name (unlinked). Anything else is not ours: None."""
+    try:
+        fd = int(environ[_HANDOVER])
+        info = os.fstat(fd)
+    except (ValueError, OSError):
+        return None
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 0 or info.st_uid != os.geteuid():
+        return None
     with os.fdopen(fd, "rb") as handover:
-        credentials = json.loads(handover.read())
+        try:
+            credentials = json.loads(handover.read(1 << 20))
+        except ValueError:
+            return None
+    if not isinstance(credentials, dict):
+        return None
     os.environ.pop(_HANDOVER, None)
     rest = {k: v for k, v in environ.items() if k != _HANDOVER}
     return {**rest, **{str(k): str(v) for k, v in credentials.items()}}

@@ -150,3 +150,22 @@ def test_a_committed_symlink_in_the_dist_folder_is_replaced_not_written_through(
     assert not (workspace / "dist" / wheel).is_symlink()
     assert index.files() == [wheel, "prt_hatch_sample-1.0.0.tar.gz"]
     assert (workspace / "dist" / f"{wheel}.publish.attestation").is_symlink()  # left alone
+
+
+@pytest.mark.parametrize("preset", ["0", "2", "nonsense"])
+def test_a_preset_credentials_hand_over_variable_is_ignored(
+    tmp_path: Path, index: IndexServer, preset: str
+) -> None:
+    """Only the action's own hand-over (an inherited, unlinked file) is read: a variable the
+    workflow sets cannot make it read stdin, the log or anything else."""
+    workspace = make_workspace(tmp_path, "hatch")
+
+    run = run_action(
+        workspace,
+        {"repository-url": index.upload_url, "user": index.user, "password": index.password},
+        secrets=[index.password],
+        raw_env={"PYPI_RELEASE_CREDENTIALS_FD": preset},
+    )
+
+    assert run.returncode == 0, run.log
+    assert len(index.files()) == 2

@@ -93,10 +93,22 @@ def test_an_ordinary_sdist_unpacks(
         monkeypatch.delattr(tarfile, "data_filter", raising=False)
     into = tmp_path / "out"
     into.mkdir()
-    members = (_member("p/a.txt"), _member("p/sub/b.txt"), _member("p/l", tarfile.SYMTYPE, "a.txt"))
+    members = (_member("p/a.txt"), _member("p/sub/b.txt"))
     with tarfile.open(_tar(tmp_path, *members)) as archive:
         _extract_safely(archive, into)
     assert (into / "p" / "sub" / "b.txt").read_bytes() == b"x"
+
+
+@pytest.mark.parametrize("kind", [tarfile.SYMTYPE, tarfile.LNKTYPE])
+def test_without_the_data_filter_a_link_member_is_refused_outright(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: bytes
+) -> None:
+    """A link that stays inside is harmless alone, but a later member written through it is
+    not; without Python's data filter we cannot follow those rules, so no link at all."""
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    members = (_member("p/a.txt"), _member("p/l", kind, "p/a.txt"))
+    with tarfile.open(_tar(tmp_path, *members)) as archive, pytest.raises(BuildError, match="link"):
+        _extract_safely(archive, tmp_path / "out")
 
 
 # -- what the unprivileged build can read (root only: the folders go to the runner's uid) ----
