@@ -116,12 +116,20 @@ def existing_attestations(dist: Distribution) -> list[Path]:
     )
 
 
-def load_trust(environ: Mapping[str, str]) -> ClientTrustConfig:
+def load_trust(environ: Mapping[str, str], console: Console) -> ClientTrustConfig:
     """Sigstore's trust root and service URLs: the public-good instance (refreshed from its TUF
     repository), or the client trust config file named by PYPI_RELEASE_SIGSTORE_TRUST_CONFIG."""
     from sigstore.models import ClientTrustConfig
 
     path = environ.get(TRUST_CONFIG_VARIABLE, "").strip()
+    if path:
+        # Another Sigstore decides who may sign: whoever set this variable chose it.
+        console.warning(
+            f"Signing and verifying with the Sigstore instance of {path} "
+            f"({TRUST_CONFIG_VARIABLE}), not Sigstore's public one. PyPI accepts only "
+            "attestations of the public instance.",
+            title="Another Sigstore instance",
+        )
     try:
         if path:
             return ClientTrustConfig.from_json(Path(path).read_text(encoding="utf-8"))

@@ -321,7 +321,7 @@ def _attest(
     console.stage("Attestations")
     return attest_release(
         todo, find_existing=not inputs.build, context=context,
-        trust=load_trust(environ), console=console, policy=inputs.retry_policy,
+        trust=load_trust(environ, console), console=console, policy=inputs.retry_policy,
     )  # fmt: skip
 
 
