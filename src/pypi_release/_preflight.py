@@ -205,6 +205,9 @@ _DOCUTILS_REPORT = re.compile(
 )
 
 
+_ALWAYS_RENDERS = ("text/markdown", "text/plain")
+
+
 def _judge(description: Description) -> _Verdict:
     """twine check's rules (twine/commands/check.py): a missing content type or description is
     a warning (a failure under --strict); text/markdown and text/plain always render; any
@@ -221,12 +224,23 @@ def _judge(description: Description) -> _Verdict:
     if not text or text.rstrip() == "UNKNOWN":
         warnings.append("`long_description` missing.")
         return _Verdict(tuple(warnings), None)
-    if media_type in ("text/markdown", "text/plain"):
+    # The index passes the content type's parameters to readme_renderer as keyword arguments
+    # (warehouse's utils/readme.py): one named like the renderer's own arguments breaks it.
+    own_arguments = {"raw"} if media_type in _ALWAYS_RENDERS else {"raw", "stream"}
+    clashing = sorted(own_arguments & set(params))
+    if clashing:
+        return _Verdict(
+            tuple(warnings),
+            f"Description-Content-Type {content_type!r} has the parameter {clashing[0]!r}, which "
+            "the index hands to its renderer as one of the renderer's own arguments: it cannot "
+            "render the description. Remove the parameter.",
+        )
+    if media_type in _ALWAYS_RENDERS:
         return _Verdict(tuple(warnings), None)
     import readme_renderer.rst  # docutils: a quarter second, loaded only for rST
 
     report = _RenderReport()
-    rendered = readme_renderer.rst.render(text, stream=report, **params)
+    rendered = readme_renderer.rst.render(text, stream=report)
     return _Verdict(tuple(warnings), None if rendered is not None else report.getvalue().strip())
 
 

@@ -356,6 +356,22 @@ def test_a_description_that_will_not_render_is_refused_for_pypi_and_warned_elsew
     assert inspect(tmp_path, verify="false").projects == {"demo-pkg": "1.0"}
 
 
+@pytest.mark.parametrize(
+    "content_type", ["text/x-rst; stream=x", "text/x-rst; raw=1", "text/markdown; raw=1"]
+)
+def test_a_content_type_parameter_that_breaks_the_renderer_is_one_clear_refusal(
+    tmp_path: Path, content_type: str
+) -> None:
+    """warehouse renders with `renderer.render(text, **parameters)`: a parameter named like
+    the renderer's own argument is a TypeError there, and must not be a crash here."""
+    make_release(tmp_path, description=GOOD_RST, content_type=content_type)
+
+    error = refusal(tmp_path)
+
+    assert "Remove the parameter" in str(error)
+    assert content_type.rsplit("=", 1)[0].rsplit(" ", 1)[1] in str(error)
+
+
 DESCRIPTIONS = {  # id: (description, content type; "" leaves the header out, as twine sees it)
     "markdown": ("# Title\n\nText.\n", "text/markdown"),
     "markdown-with-charset": ("# Title\n", "text/markdown; charset=UTF-8; variant=GFM"),
