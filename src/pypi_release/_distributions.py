@@ -145,6 +145,11 @@ def _walk(dist_dir: Path, *, recursive: bool) -> tuple[list[Path], list[Ignored]
     return candidates, ignored
 
 
+def _entry(path: Path) -> Path:
+    """Where an entry is (its folder resolved), not where it points: a link is not its target."""
+    return path.parent.resolve() / path.name
+
+
 def select_files(dist_dir: Path, built: Sequence[Path] | None) -> tuple[list[Path], list[Ignored]]:
     """Split dist-dir into the files to release and the rest, with the reason for each.
     `built`: the files this run built (only they are the release); None: everything there,
@@ -152,9 +157,9 @@ def select_files(dist_dir: Path, built: Sequence[Path] | None) -> tuple[list[Pat
     candidates, ignored = _walk(dist_dir, recursive=built is None)
     if built is None:
         return candidates, ignored
-    chosen = {p.resolve() for p in built}
-    taken = [p for p in candidates if p.resolve() in chosen]
-    if missing := sorted(chosen - {p.resolve() for p in taken}):
+    chosen = {_entry(p) for p in built}
+    taken = [p for p in candidates if _entry(p) in chosen]
+    if missing := sorted(chosen - {_entry(p) for p in taken}):
         # The build put them there: gone or replaced now, the release would lack them.
         raise PreflightError.of([
             Problem(p.name, "Built file", f"{p.name} was built but is not a regular file in "
@@ -165,7 +170,7 @@ def select_files(dist_dir: Path, built: Sequence[Path] | None) -> tuple[list[Pat
     ignored += [
         Ignored(p.relative_to(dist_dir).as_posix(), "not built by this run")
         for p in candidates
-        if p.resolve() not in chosen
+        if _entry(p) not in chosen
     ]
     return taken, sorted(ignored, key=lambda i: i.name)
 
@@ -279,6 +284,10 @@ def read_distribution(path: Path, origin: str = "") -> Distribution:
     raise PreflightError.of([problem])
 
 
+# PEP 508's name, after canonicalize_name (lower case, runs of -_. as one -).
+_VALID_NAME = re.compile(r"[a-z0-9]|[a-z0-9][a-z0-9._-]*[a-z0-9]")
+
+
 def _read(path: Path, kind: Kind, origin: str) -> Distribution:
     name, version = _name_and_version(path, kind)
     archive = _read_sdist(path) if kind == "sdist" else _read_wheel(path)
@@ -291,6 +300,14 @@ def _read(path: Path, kind: Kind, origin: str) -> Distribution:
             f"its metadata has no valid Name and Version ({exc}).",
             "Rebuild the file with an up-to-date build backend.",
         ) from exc
+    if not _VALID_NAME.fullmatch(meta_name):
+        # Every index needs a name it can list, and the log and summary print it.
+        raise _Unreadable(
+            f"its project name {' '.join(str(raw['name']).split())[:100]!r} is not a valid "
+            "name (PEP 508: ASCII letters, digits, '.', '_' and '-', starting and ending with a "
+            "letter or digit).",
+            "Fix `name` in pyproject.toml, then rebuild.",
+        )
     if meta_name != name or meta_version != version:
         raise _Unreadable(
             f"the file name says {name} {version} but its metadata says "

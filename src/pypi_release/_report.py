@@ -112,9 +112,14 @@ def _size(n: int) -> str:
     return f"{size:.1f} GiB"
 
 
-def _headline(record: RunRecord) -> str:
+def _headline(record: RunRecord, *, markdown: bool) -> str:
     release = record.release
-    what = ", ".join(f"{n} {v}" for n, v in release.projects.items()) if release else "release"
+    shown = code if markdown else str  # the summary renders Markdown; the log does not
+    what = (
+        ", ".join(f"{shown(n)} {shown(v)}" for n, v in release.projects.items())
+        if release
+        else "release"
+    )
     if record.error is not None:
         return f"❌ {what}: {record.error.title.lower()}"
     if record.dry_run:
@@ -138,7 +143,7 @@ def code(text: str) -> str:
 
 
 def summary_markdown(record: RunRecord) -> str:
-    lines = [f"## pypi-release: {_headline(record)}", ""]
+    lines = [f"## pypi-release: {_headline(record, markdown=True)}", ""]
     if record.index:
         lines.append(f"Index: {code(record.index.upload_url)}")
     if record.context.tag:
@@ -181,7 +186,7 @@ def _files_section(record: RunRecord) -> list[str]:
         for project, version in release.projects.items():
             page = record.index.project_page(project, version)
             if page:
-                lines.append(f"- [{project} {version} on the index]({page})")
+                lines.append(f"- {code(project)} {code(version)} on the index: <{page}>")
         lines.append("")
     return lines
 
@@ -210,7 +215,7 @@ def _gate_section(record: RunRecord) -> list[str]:
 
 
 def plain_report(record: RunRecord) -> str:
-    lines = [_headline(record)]
+    lines = [_headline(record, markdown=False)]
     release = record.release
     for dist in release.distributions if release else ():
         attested = (

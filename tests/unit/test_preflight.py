@@ -466,3 +466,30 @@ def test_a_file_name_that_is_not_utf8_is_listed_not_a_crash(tmp_path: Path) -> N
     summary.encode("utf-8", "backslashreplace")  # writable, as the report writes it
     assert "``notes-" in summary  # a fence longer than the name's own backtick
     assert "\\|" in summary
+
+
+@pytest.mark.parametrize("rules", ["pypi", "basic", "none"])
+@pytest.mark.parametrize("name", ["demo`pkg", "demo](x)", "démo"])
+def test_a_project_name_that_is_not_a_name_is_refused_for_every_index(
+    tmp_path: Path, rules: str, name: str
+) -> None:
+    """The name is printed in the log, the summary and the outputs: whatever the index, it
+    must be a PEP 508 name, not Markdown or a command."""
+    make_sdist(tmp_path, name, "1.0")
+
+    error = refusal(tmp_path, rules=rules)
+
+    assert "is not a valid name (PEP 508" in str(error)
+
+
+def test_a_built_file_that_is_no_longer_a_regular_file_is_an_error(tmp_path: Path) -> None:
+    sdist = make_sdist(tmp_path, "demo-pkg", "1.0")
+    wheel = make_wheel(tmp_path, "demo-pkg", "1.0")
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-moved.whl"
+    wheel.rename(elsewhere)
+    wheel.symlink_to(elsewhere)  # replaced after the build by something else
+
+    error = refusal(tmp_path, built=[sdist, wheel])
+
+    assert "was built but is not a regular file" in str(error)
+    assert error.problems[0].filename == wheel.name

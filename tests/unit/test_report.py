@@ -60,6 +60,7 @@ def test_outputs_of_a_published_release() -> None:
     assert json.loads(values["sha256"])["demo-1.0.tar.gz"] == "ab" * 32
     summary = summary_markdown(record)
     assert "https://pypi.org/project/demo/1.0/" in summary
+    assert summary.startswith("## pypi-release: ✅ `demo` `1.0` published")  # names as code
     assert "`" + "ab" * 32 + "`" in summary
     assert "`.gitignore` (not a distribution)" in summary
 
