@@ -10,6 +10,7 @@ first, its sdist last, so a run stopped part-way never leaves an sdist-only rele
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import re
@@ -38,6 +39,8 @@ Kind = Literal["sdist", "wheel"]
 # The largest METADATA / PKG-INFO / entry_points.txt read; real ones are a few KiB (a long
 # README inflates them to hundreds). Checked on the member's declared size before reading.
 MEMBER_LIMIT = 16 * 2**20
+# What reading an sdist's tar stream may inflate (its headers are read to the end).
+SDIST_INFLATE_LIMIT = 2 * 2**30
 
 
 @dataclass(frozen=True)
@@ -184,22 +187,51 @@ def _bounded(data: bytes | None, name: str) -> bytes:
     return data
 
 
+class _BoundedGzip(gzip.GzipFile):
+    """A gzip stream that stops at `limit` inflated bytes: an sdist that is a gzip bomb (a
+    small file that inflates without end) is refused, not read for minutes."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        super().__init__(path, "rb")
+        self._limit = self._left = limit
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self._left -= len(data)
+        if self._left < 0:
+            raise ValueError(f"it inflates to more than {self._limit:,} bytes")
+        return data
+
+
 def _read_sdist(path: Path) -> Archive:
-    with tarfile.open(path, "r:gz") as archive:
-        members = archive.getmembers()
-        names = frozenset(m.name for m in members)
-        tops = {name.split("/", 1)[0] for name in names}
-        if len(tops) != 1:
-            raise ValueError("Incorrect number of top-level directories in sdist")
-        top = tops.pop()
-        info = next((m for m in members if m.name == f"{top}/PKG-INFO"), None)
-        if info is None or not info.isfile():
-            raise ValueError(f"PKG-INFO not found at {top}/PKG-INFO")
-        if info.size > MEMBER_LIMIT:
-            raise ValueError(f"{top}/PKG-INFO is {info.size:,} bytes, more than any real one")
-        reader = archive.extractfile(info)
-        metadata = _bounded(reader.read(MEMBER_LIMIT) if reader else None, "PKG-INFO")
-    return Archive(top=top, members=names, metadata=metadata)
+    # Read as a stream ("r|"), once from start to end: every byte tarfile skips is inflated
+    # through _BoundedGzip.read, so the bound holds. Each depth-1 PKG-INFO is read on the way.
+    names: set[str] = set()
+    found: dict[str, bytes | None] = {}
+    with (
+        _BoundedGzip(path, SDIST_INFLATE_LIMIT) as stream,
+        tarfile.open(fileobj=stream, mode="r|") as archive,
+    ):
+        for member in archive:
+            names.add(member.name)
+            top, _, rest = member.name.partition("/")
+            if rest != "PKG-INFO":
+                continue
+            if not member.isfile():
+                found[top] = None
+            elif member.size > MEMBER_LIMIT:
+                raise ValueError(f"{member.name} is {member.size:,} bytes, more than any real one")
+            else:
+                reader = archive.extractfile(member)
+                found[top] = reader.read(MEMBER_LIMIT) if reader else None
+    tops = {name.split("/", 1)[0] for name in names}
+    if len(tops) != 1:
+        raise ValueError("Incorrect number of top-level directories in sdist")
+    top = tops.pop()
+    if found.get(top) is None:
+        raise ValueError(f"PKG-INFO not found at {top}/PKG-INFO")
+    metadata = _bounded(found[top], "PKG-INFO")
+    return Archive(top=top, members=frozenset(names), metadata=metadata)
 
 
 def _read_wheel(path: Path) -> Archive:

@@ -214,7 +214,7 @@ _SIZE_UNITS = {
 }
 
 
-_SIZE_HINT = "Write a number with an optional unit: 100MB, 250 MiB, 1GB; 0 for no limit."
+_SIZE_HINT = "Write a number with an optional unit: 100MiB, 250 MB, 1GB; 0 for no limit."
 _LARGEST_SIZE = 2**50  # a petabyte: more than any index takes
 
 

@@ -176,7 +176,7 @@ CASES = [
     Case("retry-attempts-words", {"retry-attempts": "five"}, ("'retry-attempts'",)),
     Case("request-timeout-negative", {"request-timeout": "-1"}, ("'request-timeout'", "seconds")),
     Case("verify-timeout-text", {"verify-timeout": "soon"}, ("'verify-timeout'",)),
-    Case("max-file-size-unit", {"max-file-size": "100 parsecs"}, ("'max-file-size'", "100MB")),
+    Case("max-file-size-unit", {"max-file-size": "100 parsecs"}, ("'max-file-size'", "100MiB")),
     Case("index-url-no-scheme", {"index-url": "pypi.org/simple/"}, ("'index-url'", "http(s)")),
     Case("malformed-pyproject", {}, ("Building the sdist", "pyproject.toml"),
          setup=_malformed_pyproject,

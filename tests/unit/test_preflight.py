@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pypi_release import _distributions
 from pypi_release._console import Console
 from pypi_release._distributions import Release, collect_release, select_files
 from pypi_release._errors import PreflightError
@@ -493,3 +495,23 @@ def test_a_built_file_that_is_no_longer_a_regular_file_is_an_error(tmp_path: Pat
 
     assert "was built but is not a regular file" in str(error)
     assert error.problems[0].filename == wheel.name
+
+
+def test_an_sdist_that_inflates_without_end_is_refused_while_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gzip bomb: the tar stream is read to its end, so what it may inflate is bounded
+    (2 GiB; lowered here so the test inflates 8 MiB, not gigabytes)."""
+    monkeypatch.setattr(_distributions, "SDIST_INFLATE_LIMIT", 4 * 2**20)
+    sdist = tmp_path / "demo_pkg-1.0.tar.gz"
+    with tarfile.open(sdist, "w:gz") as archive:
+        for name, data in (("PKG-INFO", b"Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0\n"),
+                           ("zeros.bin", bytes(8 * 2**20))):  # fmt: skip
+            info = tarfile.TarInfo(f"demo_pkg-1.0/{name}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    assert sdist.stat().st_size < 64 * 2**10
+
+    error = refusal(tmp_path, rules="none")
+
+    assert "inflates to more than 4,194,304 bytes" in str(error)
