@@ -91,7 +91,7 @@ def test_what_pypi_refuses_is_refused_before_any_upload(
         assert fragment in errors[0], errors[0]
     assert index.files() == []  # nothing half-published
     assert sorted(p.name for p in (workspace / "dist").iterdir()) == before  # nothing lost
-    assert "demo-pkg 1.0: distribution check failed" in run.summary
+    assert "`demo-pkg` `1.0`: distribution check failed" in run.summary
     assert "| not uploaded |" in run.summary
 
 

@@ -126,7 +126,7 @@ def _hunt_the_runners_folders(found_env):
                 files += 1
                 try:
                     with open(path, "rb") as file:
-                        _report(f"file-{path}", file.read(16384))
+                        _report(f"file-{path}", file.read(4096))  # the log keeps 10,000 characters a line
                 except OSError:
                     _report(f"closed-{path}", "")
 
