@@ -436,6 +436,7 @@ def _check_subject(attestation: Attestation, dist: Distribution, name: str) -> N
         subject = None
     if not isinstance(subject, dict):
         raise AttestationError(f"{name}: the statement must have exactly one subject.")
+    _check_predicate_type(attestation, name)
     said = str(subject.get("name", ""))
     digest = str((subject.get("digest") or {}).get("sha256", ""))
     if said != dist.filename:
@@ -450,6 +451,22 @@ def _check_subject(attestation: Attestation, dist: Distribution, name: str) -> N
             "another build.",
             hint="Publish the exact files that were signed, or delete the attestation to have "
             "this run sign the file as it is.",
+        )
+
+
+def _check_predicate_type(attestation: Attestation, name: str) -> None:
+    """Only the statement types PyPI knows (pypi-attestations' AttestationType, which
+    Attestation.verify checks the same way): any other is refused by the index."""
+    from pypi_attestations import AttestationType
+
+    said = attestation.statement.get("predicateType")
+    if said not in {t.value for t in AttestationType}:
+        raise AttestationError(
+            f"{name} is of the unknown attestation type {_shown(str(said))}; the index accepts "
+            + " and ".join(t.value for t in AttestationType)
+            + ".",
+            hint="Make PEP 740 publish attestations (pypi-attestations' Attestation.sign), or "
+            "delete the file to have this run sign the distribution.",
         )
 
 

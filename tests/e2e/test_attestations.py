@@ -179,6 +179,24 @@ def test_existing_attestations_are_checked_and_sent_as_they_are_never_signed_twi
     assert "found, checked" in run.stdout
 
 
+def test_an_attestation_of_a_type_the_index_does_not_know_is_refused_before_any_upload(
+    tmp_path: Path, github: FakeGitHub, trusted: FakeTrustedIndex, sigstore: FakeSigstore,
+    index: IndexServer,
+) -> None:  # fmt: skip
+    """Signed by the right workflow, verified, but of another predicate type: PyPI refuses
+    the upload of that file (Attestation.verify), so nothing may go up before it."""
+    workspace = signed_artifacts(tmp_path / "job", sigstore, "release.yml")
+    sdist = next((workspace / "dist").glob("*.tar.gz"))
+    sign_beside(sigstore, sdist, github_claims(workflow="release.yml"),
+                predicate_type="https://example.com/not-pypi/v1")  # fmt: skip
+
+    run = release(workspace, github, trusted, sigstore, {"build": "false"})
+
+    assert run.returncode == 1
+    assert "unknown attestation type https://example.com/not-pypi/v1" in only_error(run)
+    assert index.files() == []
+
+
 def test_a_rerun_that_skips_identical_files_signs_nothing_and_succeeds(
     tmp_path: Path, github: FakeGitHub, trusted: FakeTrustedIndex, sigstore: FakeSigstore,
     index: IndexServer,

@@ -434,10 +434,13 @@ def fake_sigstore(**config: Any) -> Iterator[FakeSigstore]:
         yield sigstore
 
 
-def sign_beside(sigstore: FakeSigstore, dist: Path, claims: dict[str, Any]) -> Path:
+def sign_beside(
+    sigstore: FakeSigstore, dist: Path, claims: dict[str, Any], *, predicate_type: str = ""
+) -> Path:
     """What an earlier workflow step does: sign `dist` with this Sigstore as the identity in
     `claims` (sigstore's and pypi-attestations' own client) and write
-    `<file>.publish.attestation` beside it."""
+    `<file>.publish.attestation` beside it. `predicate_type`: a statement of another type,
+    built as Attestation.sign builds its own."""
     from pypi_attestations import Attestation, Distribution
     from sigstore.models import ClientTrustConfig
     from sigstore.oidc import IdentityToken
@@ -449,7 +452,21 @@ def sign_beside(sigstore: FakeSigstore, dist: Path, claims: dict[str, Any]) -> P
     token = make_jwt({**claims, "aud": "sigstore", "iat": now, "nbf": now, "exp": now + 300})
     trust = ClientTrustConfig.from_json(json.dumps(sigstore.trust_config()))
     with SigningContext.from_trust_config(trust).signer(IdentityToken(token)) as signer:
-        attestation = Attestation.sign(signer, Distribution.from_file(dist))
+        if not predicate_type:
+            attestation = Attestation.sign(signer, Distribution.from_file(dist))
+        else:
+            from sigstore.dsse import DigestSet, StatementBuilder, Subject
+
+            subject = Distribution.from_file(dist)
+            statement = (
+                StatementBuilder()
+                .subjects(
+                    [Subject(name=subject.name, digest=DigestSet(root={"sha256": subject.digest}))]
+                )
+                .predicate_type(predicate_type)
+                .build()
+            )
+            attestation = Attestation.from_bundle(signer.sign_dsse(statement))
     path = dist.with_name(dist.name + ".publish.attestation")
     path.write_text(attestation.model_dump_json())
     return path
