@@ -104,10 +104,11 @@ def main(image: str) -> int:
         ):
             # The hostile sample: its build backend hunts for credentials (as in the e2e tier),
             # here where the action is root and the build runs as another user.
-            with runner_layout("hostile", checkout="v6") as layout:
-                release_with_checkout_v6(image, layout, index, github, sigstore, trusted, root)
+            # The dry run first: on a tag, a dry run of a version already released fails.
             with runner_layout("hostile", checkout="v4") as layout:
                 dry_run_with_checkout_v4(image, layout, github, trusted)
+            with runner_layout("hostile", checkout="v6") as layout:
+                release_with_checkout_v6(image, layout, index, github, sigstore, trusted, root)
     return 0
 
 

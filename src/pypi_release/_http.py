@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -89,6 +90,33 @@ def retrying(
     raise AssertionError("unreachable")
 
 
+def within(seconds: float, call: Callable[[], T], *, what: str) -> T:
+    """`call()`, or requests.Timeout once `seconds` have gone by. requests bounds the time
+    between bytes only: a server that trickles its status line and headers (or, for an
+    upload, its answer) a byte at a time would hold the run for hours. The call runs on a
+    daemon thread that is left behind when the deadline passes (its socket times out on its
+    own; the process does not wait for it)."""
+    import requests
+
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=run, name=f"request: {what}"[:60], daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise requests.Timeout(f"no whole answer from {what} within {seconds:g} s")
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
 def session() -> requests.Session:
     import requests
 
@@ -118,13 +146,16 @@ def request(
     kwargs.setdefault("timeout", policy.timeout)
     kwargs["stream"] = True
 
-    def attempt() -> requests.Response:
+    def fetch() -> requests.Response:
         response = http.request(method, url, **kwargs)
         if not response.is_redirect:
             response._content = read_bounded(
                 response, BODY_LIMIT, what=what, seconds=policy.deadline
             )
         return response
+
+    def attempt() -> requests.Response:  # headers and body, whole, within the deadline
+        return within(policy.deadline, fetch, what=what)
 
     return retrying(attempt, transient=transient_status, what=what, console=console, policy=policy)
 

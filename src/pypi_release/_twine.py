@@ -47,9 +47,22 @@ def open_repository(url: str, username: str, password: str, timeout: float) -> R
     return repository
 
 
-def upload(repository: Repository, package: PackageFile) -> requests.Response:
-    """One POST of the upload form; a redirect is not followed (it would drop the body)."""
-    return repository.upload(package, max_redirects=1)
+# The slowest sending an upload's deadline allows for (a file of 100 MiB: 17 minutes).
+_SLOWEST_UPLOAD = 100 * 1024  # bytes a second
+
+
+def upload(repository: Repository, package: PackageFile, timeout: float) -> requests.Response:
+    """One POST of the upload form; a redirect is not followed (it would drop the body).
+    Bounded as a whole: the answer's time (3x `timeout`, as for every request) plus the
+    file's size at the slowest rate allowed, so a trickled answer cannot hold the run."""
+    from ._http import within
+
+    size = Path(package.filename).stat().st_size
+    return within(
+        timeout * 3 + size / _SLOWEST_UPLOAD,
+        lambda: repository.upload(package, max_redirects=1),
+        what=f"the upload of {package.basefilename}",
+    )
 
 
 def package_file(path: Path, attestations: Sequence[Path] = ()) -> PackageFile:

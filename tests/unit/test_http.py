@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import signal
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+import requests
 
+from pypi_release import _twine
 from pypi_release._console import Console
 from pypi_release._errors import IndexAnswerError, NetworkError
 from pypi_release._http import RetryPolicy, request, session
+from tests.support.distfiles import make_wheel
 
 
 @contextmanager
-def trickling_server(body_size: int, pause: float) -> Iterator[str]:
-    """Answers 200 with `body_size` declared bytes, sent one every `pause` seconds."""
+def trickling_server(body_size: int, pause: float, *, headers: bool = False) -> Iterator[str]:
+    """Answers 200 with `body_size` declared bytes, sent one every `pause` seconds; with
+    `headers`, the header block itself never ends (a header value, a byte at a time)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -32,8 +39,11 @@ def trickling_server(body_size: int, pause: float) -> Iterator[str]:
             except TimeoutError:
                 continue
             with conn:
-                conn.recv(65536)
-                conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {body_size}\r\n\r\n".encode())
+                conn.settimeout(2)
+                with contextlib.suppress(OSError):
+                    conn.recv(1 << 20)
+                head = f"HTTP/1.1 200 OK\r\nContent-Length: {body_size}\r\n"
+                conn.sendall((head + ("X-Slow: " if headers else "\r\n")).encode())
                 for _ in range(body_size):
                     if stop.is_set():
                         break
@@ -76,3 +86,43 @@ def test_an_endless_answer_is_refused_past_the_size_limit(monkeypatch: pytest.Mo
 
     with trickling_server(1000, pause=0) as url, pytest.raises(IndexAnswerError, match="larger"):
         request(session(), "GET", url, what="the endless server", console=console, policy=policy)
+
+
+@contextmanager
+def fails_after(seconds: int) -> Iterator[None]:
+    """A deadline for the test itself: without the bound under test it would hang for long."""
+
+    def expire(signum: int, frame: object) -> None:
+        raise AssertionError(f"still waiting after {seconds} s: the deadline is gone")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_server_that_trickles_its_headers_cannot_hold_the_run() -> None:
+    """requests' timeout is between bytes: a header block sent a byte at a time never trips
+    it. The whole answer, headers included, is bounded (3 x timeout an attempt)."""
+    console = Console(in_actions=False, out=io.StringIO(), err=io.StringIO())
+    policy = RetryPolicy(attempts=2, timeout=0.5, backoff=0.01)
+
+    with (
+        fails_after(20),
+        trickling_server(10_000, pause=0.1, headers=True) as url,
+        pytest.raises(NetworkError, match="2 attempts"),
+    ):
+        request(session(), "GET", url, what="the trickling server", console=console, policy=policy)
+
+
+def test_an_upload_whose_answer_trickles_cannot_hold_the_run(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, "demo-pkg", "1.0")
+    package = _twine.package_file(wheel)
+
+    with trickling_server(10_000, pause=0.1, headers=True) as url, fails_after(20):
+        repository = _twine.open_repository(url, "__token__", "pypi-x", timeout=0.5)
+        with pytest.raises(requests.Timeout, match="within"):
+            _twine.upload(repository, package, timeout=0.5)
