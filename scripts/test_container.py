@@ -38,6 +38,7 @@ from tests.support.fake_github import REQUEST_TOKEN, FakeGitHub, fake_github  # 
 from tests.support.fake_sigstore import FakeSigstore, fake_sigstore  # noqa: E402
 from tests.support.fake_trusted_index import FakeTrustedIndex, fake_trusted_index  # noqa: E402
 from tests.support.index import IndexServer, pip_install, pypiserver  # noqa: E402
+from tests.support.loopback import REFUSING_URL  # noqa: E402
 
 # The image runs the real pipeline; the host side is the job as GitHub's runner lays it out.
 RUNNER_ENV = {
@@ -45,13 +46,13 @@ RUNNER_ENV = {
     "GITHUB_REPOSITORY_OWNER": "octo-org", "GITHUB_REF": "refs/tags/1.0.0",
     "GITHUB_REF_NAME": "1.0.0", "GITHUB_REF_TYPE": "tag", "GITHUB_SHA": "0" * 40,
     "GITHUB_EVENT_NAME": "push", "GITHUB_RUN_ID": "4242", "GITHUB_RUN_ATTEMPT": "1",
-    "GITHUB_API_URL": "http://127.0.0.1:9", "GITHUB_SERVER_URL": "https://github.com",
+    "GITHUB_API_URL": REFUSING_URL, "GITHUB_SERVER_URL": "https://github.com",
     "GITHUB_WORKFLOW_REF": "octo-org/sample/.github/workflows/release.yml@refs/tags/1.0.0",
     "GITHUB_ACTION_REPOSITORY": "org/pypi-release", "GITHUB_ACTION_REF": "v1",
     "RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "RUNNER_NAME": "GitHub Actions 2",
     "RUNNER_ENVIRONMENT": "github-hosted", "RUNNER_TOOL_CACHE": "/opt/hostedtoolcache",
-    "ACTIONS_RUNTIME_URL": "http://127.0.0.1:9/runtime/",
-    "ACTIONS_RESULTS_URL": "http://127.0.0.1:9/results/",
+    "ACTIONS_RUNTIME_URL": f"{REFUSING_URL}/runtime/",
+    "ACTIONS_RESULTS_URL": f"{REFUSING_URL}/results/",
     # What setup-python in an earlier step leaks into the job's env.
     "LD_LIBRARY_PATH": "/opt/hostedtoolcache/Python/3.13.0/x64/lib",
     "pythonLocation": "/opt/hostedtoolcache/Python/3.13.0/x64",

@@ -13,6 +13,7 @@ import pytest
 from tests.support.action import error_lines, make_workspace, run_action
 from tests.support.distfiles import make_wheel
 from tests.support.index import IndexServer
+from tests.support.loopback import REFUSING_URL
 
 pytestmark = pytest.mark.e2e
 
@@ -132,7 +133,7 @@ CASES = [
     Case("url-ftp", {"repository-url": "ftp://example.org/legacy/"}, ("'repository-url'",)),
     Case("url-simple-index", {"repository-url": "https://pypi.org/simple/"},
          ("'repository-url'", "read-only", "https://upload.pypi.org/legacy/")),
-    Case("url-own-simple-index", {"repository-url": "http://127.0.0.1:9/simple/"},
+    Case("url-own-simple-index", {"repository-url": f"{REFUSING_URL}/simple/"},
          ("'repository-url'", "read-only")),
     Case("url-no-trailing-slash", {"repository-url": "https://upload.pypi.org/legacy"},
          ("'repository-url'", "trailing slash")),

@@ -15,7 +15,7 @@ from tests.support.action import error_lines, make_workspace, run_action
 from tests.support.distfiles import make_release, make_sdist, make_wheel
 from tests.support.fault_proxy import fault_proxy
 from tests.support.index import IndexServer, pip_install
-from tests.support.loopback import Request, Response, forward, serve
+from tests.support.loopback import REFUSING_URL, Request, Response, forward, serve
 
 pytestmark = pytest.mark.e2e
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
@@ -166,8 +166,12 @@ def test_the_index_gets_every_wheel_before_the_sdist(tmp_path: Path, index: Inde
     assert len(proxy.order) == 4
     assert proxy.order[-1] == "demo_pkg-1.0.tar.gz"
     # Not merely last to land: sent only once every wheel had landed (upload-concurrency 3
-    # would otherwise send it beside the last wheels).
-    assert proxy.started.index("demo_pkg-1.0.tar.gz") == 3
+    # would otherwise send it beside the last wheels). Asserted on the index's events.
+    sdist_sent = proxy.events.index(("start", "demo_pkg-1.0.tar.gz"))
+    wheels_done = [i for i, (what, name) in enumerate(proxy.events)
+                   if what == "end" and name.endswith(".whl")]  # fmt: skip
+    assert len(wheels_done) == 3
+    assert max(wheels_done) < sdist_sent, proxy.events
 
 
 def test_artifact_sub_folders_are_published_with_where_each_came_from(
@@ -260,7 +264,7 @@ def test_a_dry_run_finds_different_content_on_the_index(tmp_path: Path, index: I
 def test_a_dry_run_with_an_unreachable_index_only_warns(tmp_path: Path) -> None:
     workspace = make_workspace(tmp_path, "hatch")
 
-    run = run_action(workspace, {"repository-url": "http://127.0.0.1:9/", "dry-run": "true",
+    run = run_action(workspace, {"repository-url": f"{REFUSING_URL}/", "dry-run": "true",
                                  "retry-attempts": "1"})  # fmt: skip
 
     assert run.returncode == 0, run.log
@@ -316,5 +320,6 @@ def test_an_index_that_gives_no_digests_is_reported_unverified_never_verified(
     assert any("gives no sha256 digests at all" in w for w in first.annotations("warning"))
     # Listed without a digest: it cannot be told apart from a different file, so not skipped.
     assert rerun.returncode == 1
+    assert error_lines(rerun)  # all() of nothing would pass
     assert all("gives no sha256" in e for e in error_lines(rerun))
     assert len(index.files()) == 2

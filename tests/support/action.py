@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pypi_release._inputs import load_input_specs
+from tests.support.loopback import REFUSING_URL
 from tests.support.runner_log import RunnerLog, outside_commands, read_log
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ def runner_env(workspace: Path, commands: Path, *, ref: str) -> dict[str, str]:
             "GITHUB_SERVER_URL": "https://github.com",
             # Nothing in a test may reach the real GitHub: a closed loopback port unless a
             # test's fake says otherwise.
-            "GITHUB_API_URL": "http://127.0.0.1:9",
+            "GITHUB_API_URL": REFUSING_URL,
             "GITHUB_OUTPUT": str(commands / "output"),
             "GITHUB_STEP_SUMMARY": str(commands / "summary"),
         }

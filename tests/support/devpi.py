@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support.index import free_port, stop, wait_until_up
+from tests.support.index import listening_port, stop, wait_until_up
 
 DEVPI_USER = "releaser"
 DEVPI_PASSWORD = "devpi-SECRET-password-9a9a"
@@ -56,16 +56,15 @@ def devpi_server(root: Path) -> Iterator[DevpiServer]:
         [str(bin_dir / "devpi-init"), "--serverdir", str(serverdir)],
         check=True, capture_output=True, timeout=120,
     )  # fmt: skip
-    port = free_port()
     log = root / "devpi-server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [str(bin_dir / "devpi-server"), "--serverdir", str(serverdir), "--host", "127.0.0.1",
-             "--port", str(port)],
+             "--port", "0"],
             stdout=sink, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
     try:
+        url = f"http://127.0.0.1:{listening_port(process, log, seconds=60)}"
         wait_until_up(f"{url}/+api", process, log, seconds=60)
         server = DevpiServer(url, root / "client")
         server.devpi("use", url)

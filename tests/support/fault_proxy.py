@@ -26,6 +26,9 @@ class FaultProxy:
     landed: Counter[str] = field(default_factory=Counter)  # file name -> uploads the index took
     order: list[str] = field(default_factory=list)  # the files the index took, in order
     started: list[str] = field(default_factory=list)  # the files whose upload began, in order
+    # ("start", file) when an upload reaches the proxy, ("end", file) once the index answered
+    # it: ordering is asserted on these events, never on how long anything took.
+    events: list[tuple[str, str]] = field(default_factory=list)
     posts: int = 0
 
     @property
@@ -38,7 +41,9 @@ class FaultProxy:
         self.posts += 1
         marker = b'name="content"; filename="'
         begin = request.body.find(marker) + len(marker)
-        self.started.append(request.body[begin : request.body.find(b'"', begin)].decode())
+        sent = request.body[begin : request.body.find(b'"', begin)].decode()
+        self.started.append(sent)
+        self.events.append(("start", sent))
         fault = self.faults.pop(0) if self.faults else None
         if fault == "503":
             return Response(503, b"<html>Service Unavailable</html>", {"Content-Type": "text/html"})
@@ -46,6 +51,7 @@ class FaultProxy:
             return Response(0, drop=True)
         time.sleep(self.delay)
         answer = forward(request, self.index.upload_url)
+        self.events.append(("end", sent))
         if answer.status == 200:
             marker = b'name="content"; filename="'
             start = request.body.find(marker) + len(marker)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,10 +18,28 @@ INDEX_USER = "releaser"
 INDEX_PASSWORD = "pypi-SECRET-index-password-7f3a9c2e"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def listening_port(process: subprocess.Popen[bytes], log: Path, *, seconds: float = 60) -> int:
+    """The TCP port `process` listens on, read from the kernel (/proc): servers started on
+    port 0 get a free port from the kernel, with no race, but do not all say which."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{log.stem} exited: {log.read_text(errors='replace')}")
+        inodes = set()
+        for fd in Path(f"/proc/{process.pid}/fd").iterdir():
+            try:
+                target = fd.readlink().as_posix()
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                    return int(fields[1].rsplit(":", 1)[1], 16)
+        time.sleep(0.05)
+    raise RuntimeError(f"{log.stem} did not listen: {log.read_text(errors='replace')}")
 
 
 @dataclass(frozen=True)
@@ -73,18 +90,17 @@ def pypiserver(root: Path, *, anonymous: bool = False) -> Iterator[IndexServer]:
     htpasswd = HtpasswdFile(str(root / "htpasswd"), new=True)
     htpasswd.set_password(INDEX_USER, INDEX_PASSWORD)
     htpasswd.save()
-    port = free_port()
     log = root / "pypiserver.log"
     command = [
         str(Path(sys.executable).parent / "pypi-server"), "run",
-        "-i", "127.0.0.1", "-p", str(port),
+        "-i", "127.0.0.1", "-p", "0",
         *(("-a", ".", "-P", ".") if anonymous else ("-a", "update", "-P", str(root / "htpasswd"))),
         "--disable-fallback", str(packages),
     ]  # fmt: skip
     with log.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
     try:
+        base = f"http://127.0.0.1:{listening_port(process, log)}"
         wait_until_up(f"{base}/simple/", process, log)
         yield IndexServer(
             f"{base}/", f"{base}/simple/", packages, INDEX_USER, INDEX_PASSWORD, root / "htpasswd"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,6 +11,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+# A port this process holds bound but never listens on: the kernel refuses every connection
+# to it, and no other program can take it meanwhile (a "closed" port like 9 is only assumed).
+_REFUSING = socket.socket()
+_REFUSING.bind(("127.0.0.1", 0))
+REFUSING_URL = f"http://127.0.0.1:{_REFUSING.getsockname()[1]}"
 
 
 @dataclass

@@ -10,6 +10,7 @@ import pytest
 from pypi_release._inputs import load_input_specs
 from pypi_release.cli import build_parser
 from tests.support.action import make_workspace
+from tests.support.loopback import REFUSING_URL
 
 
 def test_options_are_made_from_action_yml_without_secrets() -> None:
@@ -109,7 +110,7 @@ def test_on_a_terminal_no_workflow_command_and_each_warning_once(tmp_path: Path)
         k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "TWINE_"))
     }
     command = [str(Path(sys.executable).parent / "pypi-release"), "--path", str(workspace),
-               "--dry-run", "--repository-url", "http://127.0.0.1:9/", "--retry-attempts", "1"]  # fmt: skip
+               "--dry-run", "--repository-url", f"{REFUSING_URL}/", "--retry-attempts", "1"]  # fmt: skip
     output = bytearray()
 
     def read(fd: int) -> bytes:

@@ -14,9 +14,10 @@ from pypi_release._index import KnownIndex
 from pypi_release._inputs import Inputs, read_inputs
 from pypi_release._oidc import decode_claims, describe_claims
 from tests.support.fake_github import github_claims, make_jwt
+from tests.support.loopback import REFUSING_URL
 
 OIDC = {
-    "ACTIONS_ID_TOKEN_REQUEST_URL": "http://127.0.0.1:9/t?x=1",
+    "ACTIONS_ID_TOKEN_REQUEST_URL": f"{REFUSING_URL}/t?x=1",
     "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "req-secret",
 }
 

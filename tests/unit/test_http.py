@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import signal
 import socket
 import threading
 import time
@@ -63,6 +62,7 @@ def trickling_server(body_size: int, pause: float, *, headers: bool = False) -> 
         listener.close()
 
 
+@pytest.mark.timeout(20)
 def test_a_server_that_trickles_cannot_hold_the_run() -> None:
     console = Console(in_actions=False, out=io.StringIO(), err=io.StringIO())
     policy = RetryPolicy(attempts=2, timeout=0.5, backoff=0.01)  # 0.5 s between bytes, 1.5 whole
@@ -88,22 +88,7 @@ def test_an_endless_answer_is_refused_past_the_size_limit(monkeypatch: pytest.Mo
         request(session(), "GET", url, what="the endless server", console=console, policy=policy)
 
 
-@contextmanager
-def fails_after(seconds: int) -> Iterator[None]:
-    """A deadline for the test itself: without the bound under test it would hang for long."""
-
-    def expire(signum: int, frame: object) -> None:
-        raise AssertionError(f"still waiting after {seconds} s: the deadline is gone")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-
-
+@pytest.mark.timeout(20)
 def test_a_server_that_trickles_its_headers_cannot_hold_the_run() -> None:
     """requests' timeout is between bytes: a header block sent a byte at a time never trips
     it. The whole answer, headers included, is bounded (3 x timeout an attempt)."""
@@ -111,18 +96,18 @@ def test_a_server_that_trickles_its_headers_cannot_hold_the_run() -> None:
     policy = RetryPolicy(attempts=2, timeout=0.5, backoff=0.01)
 
     with (
-        fails_after(20),
         trickling_server(10_000, pause=0.1, headers=True) as url,
         pytest.raises(NetworkError, match="2 attempts"),
     ):
         request(session(), "GET", url, what="the trickling server", console=console, policy=policy)
 
 
+@pytest.mark.timeout(20)
 def test_an_upload_whose_answer_trickles_cannot_hold_the_run(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path, "demo-pkg", "1.0")
     package = _twine.package_file(wheel)
 
-    with trickling_server(10_000, pause=0.1, headers=True) as url, fails_after(20):
+    with trickling_server(10_000, pause=0.1, headers=True) as url:
         repository = _twine.open_repository(url, "__token__", "pypi-x", timeout=0.5)
         with pytest.raises(requests.Timeout, match="within"):
             _twine.upload(repository, package, timeout=0.5)

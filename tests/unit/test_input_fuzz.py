@@ -14,6 +14,8 @@ import pytest
 from pypi_release._console import Console
 from pypi_release._inputs import load_input_specs
 from pypi_release._pipeline import EXIT_FAILED, release
+from pypi_release._secrets import MIN_REDACTED_LENGTH
+from tests.support.runner_log import read_log
 from tests.unit.test_console import live_commands
 
 HOSTILE = [
@@ -25,6 +27,7 @@ HOSTILE = [
     "x" * 300, "../../../etc", "/", "ü€💥", "${{ github.token }}", "```</details><script>",
 ]  # fmt: skip
 INPUTS = sorted(load_input_specs())
+SECRET_INPUTS = ("password", "github-token", "github_token")
 
 
 @pytest.mark.parametrize("name", INPUTS)
@@ -51,8 +54,13 @@ def test_every_input_with_every_hostile_value_is_one_clear_error(
         assert code == EXIT_FAILED, (name, value, log)
         assert len(errors) == 1, (name, value, log)
         assert "Traceback" not in log, (name, value)
-        if name not in ("password", "github-token"):  # where it is a secret, and masked
+        if name not in SECRET_INPUTS:
             assert not re.search(r"se.?cret-|cret-pw|pw-1234", log), (name, value, log)
+        else:  # a secret: masked for the runner, and never on show in its log
+            shown = "\n".join(read_log(log).shown)
+            for line in value.splitlines():
+                if len(line.strip()) >= MIN_REDACTED_LENGTH:
+                    assert line.strip() not in shown, (name, value, shown)
         assert all(
             line.startswith(("::error", "::add-mask::", "::stop-commands::"))
             for line in live_commands(log)

@@ -8,9 +8,10 @@ from pypi_release import _secrets
 from pypi_release._console import Console
 from pypi_release._inputs import secret_variables
 from pypi_release._secrets import Secret
+from tests.support.loopback import REFUSING_URL
 
 OIDC = {
-    "ACTIONS_ID_TOKEN_REQUEST_URL": "http://127.0.0.1:9/t?x=1",
+    "ACTIONS_ID_TOKEN_REQUEST_URL": f"{REFUSING_URL}/t?x=1",
     "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "req-secret-0001",
 }
 

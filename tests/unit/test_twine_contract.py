@@ -15,6 +15,7 @@ import requests
 from pypi_release import _twine
 from pypi_release._errors import PreflightError
 from tests.support.distfiles import make_release
+from tests.support.loopback import REFUSING_URL
 
 CHANGED = "twine's {what} changed shape; adapt src/pypi_release/_twine.py before widening the pin"
 
@@ -63,7 +64,7 @@ def test_repository_opens_with_a_session_and_uploads_with_max_redirects() -> Non
     ], what  # fmt: skip
     assert parameters(Repository.upload)[1:3] == ["package", "max_redirects"], what
 
-    repository = _twine.open_repository("http://127.0.0.1:9/", "__token__", "x", timeout=3)
+    repository = _twine.open_repository(f"{REFUSING_URL}/", "__token__", "x", timeout=3)
     try:
         assert isinstance(repository.session, requests.Session), what
         assert isinstance(repository.session.get_adapter("https://x/"), _twine._TimeoutAdapter)

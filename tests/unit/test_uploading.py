@@ -16,7 +16,7 @@ from pypi_release._uploading import FileResult, upload_release
 from tests.support.action import assert_no_secret
 from tests.support.distfiles import make_release, make_wheel
 from tests.support.fake_pypi import Answer, fake_upload_index
-from tests.support.index import free_port
+from tests.support.loopback import REFUSING_URL
 
 TOKEN = Credentials("__token__", Secret("pypi-SECRET-unit-token-5a5a"), "test")
 
@@ -117,7 +117,7 @@ def test_refusals_carry_the_index_message_and_a_hint(
 
 
 def test_an_unreachable_index_is_a_clear_error(dists: tuple[Distribution, ...]) -> None:
-    results, _ = upload(dists, f"http://127.0.0.1:{free_port()}/legacy/")
+    results, _ = upload(dists, f"{REFUSING_URL}/legacy/")
 
     assert [r.status for r in results] == ["failed", "not-attempted"]
     error = results[0].error
