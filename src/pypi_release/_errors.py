@@ -67,8 +67,14 @@ class Problem:
     version_dependent: bool = False
 
     def __str__(self) -> str:
-        where = f"{self.filename}: " if self.filename else ""
-        return f"{where}{self.message}" + (f"\n  Fix: {self.fix}" if self.fix else "")
+        # A file is named once: not again when the message already names it.
+        named = not self.filename or self.filename in self.message
+        return ("" if named else f"{self.filename}: ") + self.text
+
+    @property
+    def text(self) -> str:
+        """The message and the fix, without the file's name in front."""
+        return self.message + (f"\n  Fix: {self.fix}" if self.fix else "")
 
 
 class PreflightError(ReleaseError):
@@ -97,8 +103,10 @@ class PreflightError(ReleaseError):
     def annotations(self) -> list[tuple[str, str]]:
         if not self.problems:
             return super().annotations()
+        # The title names the file; the text does not again.
         return [
-            (f"{p.rule}: {p.filename}" if p.filename else p.rule, str(p)) for p in self.problems
+            (f"{p.rule}: {p.filename}", p.text) if p.filename else (p.rule, str(p))
+            for p in self.problems
         ]
 
 

@@ -66,8 +66,8 @@ class RunRecord:
             if result.filename == filename:
                 verified = ", verified ✓" if filename in self.verified else ""
                 return _STATUS_TEXT[result.status] + verified
-        if self.dry_run:
-            return "would upload"
+        if self.dry_run:  # a dry run that failed says what the real run would do: nothing
+            return "would not upload" if self.error is not None else "would upload"
         return "not uploaded"
 
 

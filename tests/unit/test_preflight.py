@@ -515,3 +515,15 @@ def test_an_sdist_that_inflates_without_end_is_refused_while_reading(
     error = refusal(tmp_path, rules="none")
 
     assert "inflates to more than 4,194,304 bytes" in str(error)
+
+
+def test_one_message_names_a_file_once(tmp_path: Path) -> None:
+    make_sdist(tmp_path, "demo-pkg", "1.0")
+    wheel = make_wheel(tmp_path, "demo-pkg", "1.0", tag="cp312-cp312-linux_x86_64")
+
+    error = refusal(tmp_path)
+
+    ((title, text),) = error.annotations()
+    assert title == f"Platform tag: {wheel.name}"
+    assert text.count(wheel.name) == 1, text  # the index's own words name it; no prefix
+    assert str(error).count(wheel.name) == 1, str(error)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from pypi_release._context import RunContext, read_context
 from pypi_release._distributions import Distribution, Ignored, Release
-from pypi_release._errors import UploadError
+from pypi_release._errors import PreflightError, UploadError
 from pypi_release._index import KnownIndex
 from pypi_release._report import (
     RunRecord,
@@ -78,6 +79,9 @@ def test_a_dry_run_or_a_partial_upload_is_not_published() -> None:
     assert outputs(dry)["published"] == "false"
     assert outputs(partial)["published"] == "false"
     assert "would upload" in summary_markdown(dry)
+    failed = replace(dry, error=PreflightError("1 problem: nothing was uploaded."))
+    assert "would upload" not in summary_markdown(failed)
+    assert "would not upload" in summary_markdown(failed)
     state = where_things_stand(partial)
     assert state is not None
     assert "On the index now: demo-1.0.tar.gz" in state
