@@ -20,9 +20,7 @@ PYPI_RELEASE_SIGSTORE_TRUST_CONFIG names a client trust config file for another 
 
 from __future__ import annotations
 
-import os
 import stat
-import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from ._distributions import Distribution
 from ._errors import AttestationError, Problem
 from ._http import RetryPolicy, retrying
 from ._oidc import fetch_id_token, workflow_file
+from ._ownership import replace_file
 
 if TYPE_CHECKING:
     from pypi_attestations import Attestation
@@ -371,16 +370,8 @@ def _bounded_map(
 
 def _write(path: Path, text: str) -> Path:
     """Written whole or not at all: a half-written attestation would fail the next run."""
-    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:  # a new file, then a rename: an entry already there (a link) is replaced, not followed
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-        Path(partial).chmod(0o644)
-        Path(partial).replace(path)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
-    return path
+    # An entry already there (a committed link) is replaced, never written through.
+    return replace_file(path, lambda file: file.write(text.encode("utf-8")))
 
 
 # -- verifying ------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ._console import Console
 from ._errors import BuildError
+from ._ownership import replace_file
 
 # The user the build runs as when the action is root: `nobody` exists in every image and owns
 # nothing (GitHub's runner user, 1001, owns the workspace and the file-command files).
@@ -329,18 +330,9 @@ def _make_dist_dir(dist_dir: Path) -> None:
 
 def _place(built: Path, dist_dir: Path) -> Path:
     """Copy `built` into dist_dir under its name, replacing whatever entry is there (a
-    committed symlink included) without writing through it: a new file, then a rename."""
-    target = dist_dir / built.name
-    fd, temporary = tempfile.mkstemp(prefix=".pypi-release-", dir=dist_dir)
-    try:
-        with os.fdopen(fd, "wb") as sink, built.open("rb") as source:
-            shutil.copyfileobj(source, sink)
-        Path(temporary).chmod(0o644)  # mkstemp's 0600 is no mode for a release file
-        Path(temporary).replace(target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
+    committed symlink included) without writing through it."""
+    with built.open("rb") as source:
+        return replace_file(dist_dir / built.name, lambda sink: shutil.copyfileobj(source, sink))
 
 
 def build_project(
@@ -394,9 +386,7 @@ def _warn_about_persisted_credentials(paths: Sequence[Path], console: Console) -
         text = config.read_text(errors="replace")
         if "extraheader" in text.lower():
             where = f"{config} holds the token actions/checkout persisted (http.*.extraheader)"
-        elif files := re.findall(
-            r"^\s*path\s*=\s*(\S*git-credentials-[^\s/]*\.config)", text, re.M
-        ):
+        elif files := _CHECKOUT_V6_INCLUDE.findall(text):
             where = (
                 f"{config} includes {files[-1]}, where actions/checkout v6 persisted the "
                 "job's token (in RUNNER_TEMP)"

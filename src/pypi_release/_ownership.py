@@ -1,4 +1,5 @@
-"""What the action leaves in the workspace belongs to the workspace's owner.
+"""What the action leaves in the workspace: written without following links, and belonging
+to the workspace's owner.
 
 In the container the action is root, while the workspace belongs to the runner's user (uid
 1001 on GitHub's hosted runners). Files root creates there stay root's on the host: a later
@@ -12,7 +13,26 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
+
+
+def replace_file(target: Path, write: Callable[[BinaryIO], object]) -> Path:
+    """`target`, written whole by `write` or not at all: a new file beside it (mode 0644, as
+    checkout leaves files), then a rename over whatever entry is there. A link already at
+    `target` is replaced, never written through; a failure leaves the old entry as it was."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            write(file)
+        Path(temporary).chmod(0o644)  # mkstemp's 0600 is no mode for a release file
+        Path(temporary).replace(target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
 
 
 def hand_to_workspace_owner(dist_dir: Path, workspace: Path) -> int:

@@ -100,13 +100,13 @@ def _run_phases(
     record: RunRecord,
 ) -> None:
     console.stage("Inputs")
-    inputs = read_inputs(environ, Path.cwd(), overrides)
+    workspace = Path.cwd()  # the runner's --workdir: where relative inputs start
+    inputs = read_inputs(environ, workspace, overrides)
     console.verbose = inputs.verbose
     try:
         _run_with(inputs, environ, console, record)
     finally:  # the dist folder is the workspace owner's, whatever happened
-        workspace = Path(environ.get("GITHUB_WORKSPACE") or Path.cwd()).resolve()
-        hand_to_workspace_owner(inputs.dist_dir, workspace)
+        hand_to_workspace_owner(inputs.dist_dir, workspace.resolve())
 
 
 def _run_with(

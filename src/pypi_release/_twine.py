@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from twine.package import PackageFile
     from twine.repository import Repository
 
+    from ._http import RetryPolicy
+
 
 class _TimeoutAdapter(HTTPAdapter):
     """twine's session sends uploads with no timeout: a stalled index would hang the job."""
@@ -51,15 +53,15 @@ def open_repository(url: str, username: str, password: str, timeout: float) -> R
 _SLOWEST_UPLOAD = 100 * 1024  # bytes a second
 
 
-def upload(repository: Repository, package: PackageFile, timeout: float) -> requests.Response:
+def upload(repository: Repository, package: PackageFile, policy: RetryPolicy) -> requests.Response:
     """One POST of the upload form; a redirect is not followed (it would drop the body).
-    Bounded as a whole: the answer's time (3x `timeout`, as for every request) plus the
-    file's size at the slowest rate allowed, so a trickled answer cannot hold the run."""
+    Bounded as a whole: the deadline of every request's answer plus the file's size at the
+    slowest rate allowed, so a trickled answer cannot hold the run."""
     from ._http import within
 
     size = Path(package.filename).stat().st_size
     return within(
-        timeout * 3 + size / _SLOWEST_UPLOAD,
+        policy.deadline + size / _SLOWEST_UPLOAD,
         lambda: repository.upload(package, max_redirects=1),
         what=f"the upload of {package.basefilename}",
     )

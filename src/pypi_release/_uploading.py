@@ -76,7 +76,7 @@ class _Uploader:
         def attempt() -> requests.Response:
             nonlocal tries
             tries += 1
-            return _twine.upload(self._repository, package, self._policy.timeout)
+            return _twine.upload(self._repository, package, self._policy)
 
         response = retrying(
             attempt, transient=transient_status, what=f"upload of {package.basefilename}",

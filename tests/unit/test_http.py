@@ -110,4 +110,4 @@ def test_an_upload_whose_answer_trickles_cannot_hold_the_run(tmp_path: Path) -> 
     with trickling_server(10_000, pause=0.1, headers=True) as url:
         repository = _twine.open_repository(url, "__token__", "pypi-x", timeout=0.5)
         with pytest.raises(requests.Timeout, match="within"):
-            _twine.upload(repository, package, timeout=0.5)
+            _twine.upload(repository, package, RetryPolicy(timeout=0.5))
