@@ -18,7 +18,7 @@ import stat
 import tarfile
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -73,6 +73,9 @@ class Distribution:
     description: Description = field(default=Description(), repr=False)
     archive: Archive | None = field(default=None, repr=False, compare=False)
     origin: str = ""  # the sub-folder of dist-dir it was found in ("" = dist-dir itself)
+    # Set when the index holds another archive of the same content: this run's file has this
+    # sha256, while `sha256` is the index's copy's (what outputs and verification use).
+    rebuilt_sha256: str = ""
 
     @property
     def filename(self) -> str:
@@ -261,6 +264,88 @@ def _read_wheel(path: Path) -> Archive:
     return Archive(top="", members=frozenset(members), metadata=metadata, entry_points=entry_points)
 
 
+# -- the same content in another archive ------------------------------------------------------
+
+# What a member is, archive details aside: its kind, permission bits, and content digest (or
+# link target). Times, owners, member order and compression are left out.
+Member = tuple[str, int, str]
+# The most inflating the index's copy of a wheel may take (an sdist's bound is its own).
+WHEEL_INFLATE_LIMIT = 4 * 2**30
+
+
+def _sdist_members(path: Path) -> dict[str, Member]:
+    members: dict[str, Member] = {}
+    with (
+        _BoundedGzip(path, SDIST_INFLATE_LIMIT) as stream,
+        tarfile.open(fileobj=stream, mode="r|") as archive,
+    ):
+        for member in archive:
+            name = member.name.rstrip("/")
+            if member.isfile():
+                digest = hashlib.sha256()
+                reader = archive.extractfile(member)
+                while reader is not None and (chunk := reader.read(1 << 20)):
+                    digest.update(chunk)
+                members[name] = ("file", member.mode & 0o7777, digest.hexdigest())
+            elif member.isdir():
+                members[name] = ("folder", member.mode & 0o7777, "")
+            elif member.issym() or member.islnk():
+                kind = "symlink" if member.issym() else "hard link"
+                members[name] = (kind, member.mode & 0o7777, member.linkname)
+            else:
+                members[name] = ("special file", member.mode & 0o7777, "")
+    return members
+
+
+def _wheel_members(path: Path) -> dict[str, Member]:
+    members: dict[str, Member] = {}
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+        if sum(info.file_size for info in infos) > WHEEL_INFLATE_LIMIT:
+            raise ValueError(f"it inflates to more than {WHEEL_INFLATE_LIMIT:,} bytes")
+        for info in infos:
+            mode = (info.external_attr >> 16) & 0o7777  # unix permissions, where written
+            if info.is_dir():
+                members[info.filename.rstrip("/")] = ("folder", mode, "")
+                continue
+            digest = hashlib.sha256()
+            with archive.open(info) as stream:
+                while chunk := stream.read(1 << 20):
+                    digest.update(chunk)
+            members[info.filename] = ("file", mode, digest.hexdigest())
+    return members
+
+
+def content_difference(ours: Path, theirs: Path, kind: Kind) -> str | None:
+    """None when the two archives hold the same members with the same contents, kinds and
+    permissions (whatever their timestamps, owners, order or compression); else what
+    differs, member by member (the first few), as one sentence."""
+    read = _sdist_members if kind == "sdist" else _wheel_members
+    mine, other = read(ours), read(theirs)
+    differences = [
+        _member_difference(name, mine.get(name), other.get(name))
+        for name in sorted(mine.keys() | other.keys())
+        if mine.get(name) != other.get(name)
+    ]
+    if not differences:
+        return None
+    more = f" and {len(differences) - 5} more" if len(differences) > 5 else ""
+    return "; ".join(differences[:5]) + more
+
+
+def _member_difference(name: str, ours: Member | None, theirs: Member | None) -> str:
+    shown = " ".join(name.split())[:200]
+    if theirs is None:
+        return f"{shown!r} is in this build only"
+    if ours is None:
+        return f"{shown!r} is in the index's copy only"
+    if ours[0] != theirs[0]:
+        return f"{shown!r} is a {ours[0]} here, a {theirs[0]} on the index"
+    if ours[2] != theirs[2]:
+        return f"{shown!r} has other content"
+    return f"{shown!r} has other permissions ({ours[1]:o} here, {theirs[1]:o} on the index)"
+
+
 def other_digests(path: Path) -> dict[str, str]:
     """The md5 and blake2b-256 digests the upload form also carries (for print-hash)."""
     md5, blake2 = hashlib.md5(usedforsecurity=False), hashlib.blake2b(digest_size=32)
@@ -439,3 +524,17 @@ def collect_release(dist_dir: Path, built: Sequence[Path] | None, console: Conso
         for dist in distributions:
             console.info(f"Found {dist.shown}")
     return Release(distributions=_upload_order(distributions), ignored=tuple(ignored))
+
+
+def with_index_digests(release: Release, repacked: dict[str, str]) -> Release:
+    """The release with the index's sha256 for the files it holds in another archive of the
+    same content: what is published is the index's copy, and outputs and verification say so."""
+    return replace(
+        release,
+        distributions=tuple(
+            replace(d, sha256=repacked[d.filename], rebuilt_sha256=d.sha256)
+            if d.filename in repacked
+            else d
+            for d in release.distributions
+        ),
+    )

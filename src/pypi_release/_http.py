@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._console import Console
@@ -176,10 +177,30 @@ def read_bounded(
 ) -> bytes:
     """The body of a streamed response, refused past `limit` bytes or `seconds` (a hostile
     or broken server could send without end, or a byte at a time)."""
+    chunks: list[bytes] = []
+    _drain(response, limit, chunks.append, what=what, seconds=seconds)
+    return b"".join(chunks)
+
+
+def save_bounded(
+    response: requests.Response, destination: Path, limit: int, *, what: str, seconds: float
+) -> None:
+    """The body of a streamed response written to `destination`, with read_bounded's bounds."""
+    with destination.open("wb") as out:
+        _drain(response, limit, out.write, what=what, seconds=seconds)
+
+
+def _drain(
+    response: requests.Response,
+    limit: int,
+    keep: Callable[[bytes], object],
+    *,
+    what: str,
+    seconds: float | None,
+) -> None:
     import requests
 
     deadline = time.monotonic() + seconds if seconds else None
-    chunks: list[bytes] = []
     size = 0
     try:
         for chunk in _chunks_as_they_come(response):
@@ -191,14 +212,13 @@ def read_bounded(
                 )
             if deadline is not None and time.monotonic() > deadline:
                 raise requests.Timeout(f"no whole answer within {seconds:g} s")
-            chunks.append(chunk)
+            keep(chunk)
     except requests.Timeout:
         raise
     except requests.RequestException as exc:
         raise NetworkError(f"Reading the answer from {what} failed: {type(exc).__name__}.") from exc
     finally:
         response.close()
-    return b"".join(chunks)
 
 
 def parse_json(body: bytes | str) -> Any:

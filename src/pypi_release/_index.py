@@ -17,6 +17,11 @@ KNOWN_UPLOAD_URLS = {"upload.pypi.org": PYPI_UPLOAD_URL, "test.pypi.org": TESTPY
 # Their websites: project pages, the JSON API and the trusted-publishing endpoints live there.
 _WEBSITES = {"upload.pypi.org": "https://pypi.org", "test.pypi.org": "https://test.pypi.org"}
 _NAMES = {"upload.pypi.org": "PyPI", "test.pypi.org": "TestPyPI"}
+# Where their listings point for the files themselves (another host than the website).
+_FILE_HOSTS = {
+    "upload.pypi.org": "https://files.pythonhosted.org",
+    "test.pypi.org": "https://test-files.pythonhosted.org",
+}
 # The OIDC audiences PyPI and TestPyPI expect (warehouse's OIDC_AUDIENCE). Another index
 # announces its own, which may not be one of these or Sigstore's: a token minted for it would
 # be valid at PyPI or at Fulcio.
@@ -25,6 +30,13 @@ RESERVED_AUDIENCES = frozenset({"pypi", "testpypi", "sigstore"})
 # Read-only hosts people paste by mistake, and the upload endpoint they meant.
 _READ_ONLY_HOSTS = {"pypi.org": PYPI_UPLOAD_URL, "files.pythonhosted.org": PYPI_UPLOAD_URL}
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def origin(url: str) -> str:
+    """scheme://host:port, the port always written: what "the same origin" compares."""
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
 
 
 def url_problem(url: str) -> tuple[str, str] | None:
@@ -117,6 +129,14 @@ class KnownIndex:
     @property
     def website(self) -> str | None:
         return _WEBSITES.get(self._host)
+
+    def file_origins(self, listing_url: str) -> frozenset[str]:
+        """Where files of this index may be downloaded from: the origin of its listing (and
+        of its upload URL), and for PyPI and TestPyPI their file hosts. Nowhere else."""
+        known = _FILE_HOSTS.get(self._host)
+        return frozenset(
+            origin(u) for u in (listing_url, self.upload_url, *([known] if known else []))
+        )
 
     @property
     def plain_http_to_remote(self) -> bool:

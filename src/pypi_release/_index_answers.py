@@ -152,8 +152,7 @@ def different_content(dist: Distribution, on_index: str, source: str) -> tuple[s
         f"already on the index with different content: the index has sha256 {on_index}, this "
         f"run built sha256 {dist.sha256} (listed at {source}).",
         "PyPI never lets a file name be reused, so this file can never be replaced: bump the "
-        "version and release again. (A rebuild that is not byte-identical, e.g. without "
-        "SOURCE_DATE_EPOCH, also gives a different digest.)",
+        "version and release again.",
     )
 
 

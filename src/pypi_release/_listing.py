@@ -12,8 +12,9 @@ import html
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 from packaging.utils import (
@@ -28,7 +29,7 @@ from packaging.version import Version
 from . import _http
 from ._console import Console
 from ._errors import IndexAnswerError, NetworkError
-from ._index import KnownIndex
+from ._index import KnownIndex, origin
 
 _SIMPLE_ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
 _LINK = re.compile(r"<a\s[^>]*?href=\"([^\"]*)\"[^>]*>(.*?)</a>", re.I | re.S)
@@ -39,6 +40,7 @@ class Listing:
     files: dict[str, str]  # file name -> sha256 hex ("" when the index gives none)
     source: str  # the URL that said so
     uploaded: dict[str, datetime] = field(default_factory=dict)  # where the index says
+    urls: dict[str, str] = field(default_factory=dict)  # file name -> where to download it
 
     def digest_of(self, filename: str, ours: str) -> Digest:
         """Whether the index holds `filename` with our sha256: never a match when unknown."""
@@ -101,39 +103,57 @@ def _digest(value: object) -> str:
     return text.lower() if re.fullmatch(r"[0-9a-fA-F]{64}", text) else ""
 
 
-def _file_entries(
-    data: dict[str, Any], key: str, digests: str, time: str
-) -> tuple[dict[str, str], dict[str, datetime]]:
-    """File name → sha256 and upload times from a JSON listing; the keys differ between
+@dataclass(frozen=True)
+class Entries:
+    """What one listing page says about each file."""
+
+    files: dict[str, str] = field(default_factory=dict)  # name -> sha256 ("" = none given)
+    uploaded: dict[str, datetime] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)  # as written: maybe relative
+
+    def of(self, names: set[str], source: str) -> Listing:
+        """The listing of `names`, file URLs made absolute against the page's URL."""
+        return Listing(
+            {f: d for f, d in self.files.items() if f in names},
+            source,
+            {f: t for f, t in self.uploaded.items() if f in names},
+            {f: urljoin(source, u).split("#")[0] for f, u in self.urls.items() if f in names},
+        )
+
+
+def _file_entries(data: dict[str, Any], key: str, digests: str, time: str) -> Entries:
+    """File name → sha256, upload time and URL from a JSON listing; the keys differ between
     PEP 691 (`files`, `hashes`, `upload-time`) and PyPI's JSON API (`urls`, `digests`,
     `upload_time_iso_8601`)."""
-    files: dict[str, str] = {}
-    uploaded: dict[str, datetime] = {}
+    found = Entries()
     for entry in _entries(data, key):
         name = str(entry.get("filename", ""))
         hashes = entry.get(digests)
-        files[name] = _digest(hashes.get("sha256") if isinstance(hashes, dict) else None)
+        found.files[name] = _digest(hashes.get("sha256") if isinstance(hashes, dict) else None)
         if stamp := _time(entry.get(time)):
-            uploaded[name] = stamp
-    return files, uploaded
+            found.uploaded[name] = stamp
+        if isinstance(url := entry.get("url"), str):
+            found.urls[name] = url
+    return found
 
 
-def parse_simple_json(text: str) -> tuple[dict[str, str], dict[str, datetime]]:
+def parse_simple_json(text: str) -> Entries:
     """PEP 691 JSON: file name → sha256, and upload times (PEP 700) where given."""
     return _file_entries(_json_object(text), "files", "hashes", "upload-time")
 
 
-def parse_simple_page(text: str, content_type: str) -> tuple[dict[str, str], dict[str, datetime]]:
+def parse_simple_page(text: str, content_type: str) -> Entries:
     """A simple-API page, JSON (PEP 691) or HTML (PEP 503, digests in #sha256= fragments)."""
     if "json" in content_type:
         return parse_simple_json(text)
-    files: dict[str, str] = {}
+    found = Entries()
     for href, label in _LINK.findall(text):
         href = html.unescape(href)
         name = html.unescape(re.sub(r"<[^>]+>", "", label)).strip()
         digest = re.search(r"#sha256=([0-9a-fA-F]{64})", href)
-        files[name] = digest.group(1).lower() if digest else ""
-    return files, {}
+        found.files[name] = digest.group(1).lower() if digest else ""
+        found.urls[name] = href
+    return found
 
 
 class IndexReader:
@@ -156,10 +176,10 @@ class IndexReader:
                 return response  # its body read within _http's bounds
             target = urljoin(url, response.headers["Location"])
             response.close()
-            if _origin(target) != _origin(url):
+            if origin(target) != origin(url):
                 raise IndexAnswerError(
                     f"The index's listing at {url} redirected to another origin: "
-                    f"{_origin(target)} ({target[:300]}).",
+                    f"{origin(target)} ({target[:300]}).",
                     hint="Listings are read only from the index itself. Set index-url to the "
                     "index's own simple API.",
                 )
@@ -200,10 +220,10 @@ class IndexReader:
             return Listing({}, url)
         if not response.ok:
             return None
-        files, uploaded = _file_entries(
+        found = _file_entries(
             _json_object(response.text), "urls", "digests", "upload_time_iso_8601"
         )
-        return Listing(files, url, uploaded)
+        return found.of(set(found.files), url)
 
     def _from_simple_api(self, project: str, version: str) -> Listing | None:
         root = self._simple_root()
@@ -216,12 +236,43 @@ class IndexReader:
         if not response.ok:
             return None
         wanted = (canonicalize_name(project), Version(version))
-        files, uploaded = parse_simple_page(response.text, response.headers.get("Content-Type", ""))
-        mine = {f: d for f, d in files.items() if _release_of(f) == wanted}
-        return Listing(mine, url, {f: t for f, t in uploaded.items() if f in mine})
+        found = parse_simple_page(response.text, response.headers.get("Content-Type", ""))
+        return found.of({f for f in found.files if _release_of(f) == wanted}, url)
 
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
-    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
+    def download(self, listing: Listing, filename: str, destination: Path, limit: int) -> str:
+        """The index's copy of `filename` (as `listing` names it) written to `destination`,
+        at most `limit` bytes, only from the index's own origins (redirects included).
+        Returns "" when done, else why not (one sentence, for the log)."""
+        url = listing.urls.get(filename, "")
+        allowed = self._index.file_origins(listing.source)
+        # An upload's own pace: the small answers' deadline plus the size at 100 KiB/s.
+        seconds = self._policy.deadline + limit / (100 * 1024)
+        for _ in range(5):
+            if not url.startswith(("http://", "https://")):
+                return "the listing gives no download URL for it"
+            if origin(url) not in allowed:
+                return f"its URL is not on the index's origin ({origin(url)})"
+            try:
+                response = _http.within(
+                    self._policy.deadline,
+                    lambda u=url: self._http.get(  # type: ignore[misc]
+                        u, stream=True, allow_redirects=False, timeout=self._policy.timeout
+                    ),
+                    what="the index's file",
+                )
+                if response.is_redirect and response.headers.get("Location"):
+                    url = urljoin(url, response.headers["Location"])
+                    response.close()
+                    continue
+                if response.status_code != 200:
+                    response.close()
+                    return f"the index answered {response.status_code} for it"
+                _http.save_bounded(
+                    response, destination, limit, what="the index's file", seconds=seconds
+                )
+                return ""
+            except IndexAnswerError:
+                return f"it is larger than {limit:,} bytes (max-file-size)"
+            except (NetworkError, requests.RequestException) as exc:
+                return f"it could not be downloaded ({type(exc).__name__})"
+        return "its URL redirects in a loop"

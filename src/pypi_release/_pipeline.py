@@ -129,7 +129,7 @@ def _run_with(
     from ._listing import IndexReader
 
     reader = IndexReader(inputs.index, console, inputs.retry_policy)
-    identical = _compare_with_index(inputs, reader, record.release, console, final=final)
+    identical = _compare_with_index(inputs, reader, record, console, final=final)
     if plan is None:
         _say_what_would_happen(record.release, identical, inputs, console)
         return
@@ -272,25 +272,34 @@ def _check_tag(inputs: Inputs, record: RunRecord, console: Console) -> None:
 
 
 def _compare_with_index(
-    inputs: Inputs, reader: IndexReader, release: Release, console: Console, *, final: bool
-) -> set[str]:
+    inputs: Inputs, reader: IndexReader, record: RunRecord, console: Console, *, final: bool
+) -> frozenset[str]:
     """What the index holds already, before anything goes up (dry runs too): the files it
-    holds identical; what it would refuse stops the run here."""
+    holds identical (the release takes the index's digest where only the archive differs);
+    what it would refuse stops the run here."""
+    from ._distributions import with_index_digests
     from ._preflight import compare_with_index
 
+    assert record.release is not None
     console.stage("What the index holds")
-    return compare_with_index(
-        release, reader, console, rules=inputs.index.rules,
-        skip_existing=inputs.skip_existing, final=final,
+    on_index = compare_with_index(
+        record.release, reader, console, rules=inputs.index.rules,
+        skip_existing=inputs.skip_existing, max_file_size=inputs.max_file_size, final=final,
     )  # fmt: skip
+    record.release = with_index_digests(record.release, on_index.repacked)
+    return on_index.identical
 
 
 def _say_what_would_happen(
-    release: Release, identical: set[str], inputs: Inputs, console: Console
+    release: Release, identical: frozenset[str], inputs: Inputs, console: Console
 ) -> None:
     console.stage("Dry run: nothing uploaded")
     for dist in release.distributions:
-        if dist.filename in identical:
+        if dist.filename in identical and dist.rebuilt_sha256:
+            console.info(
+                f"Would skip {dist.filename} (on the index, identical content, archive differs)"
+            )
+        elif dist.filename in identical:
             console.info(f"Would skip {dist.filename} (on the index, identical)")
         else:
             console.info(f"Would upload {dist.filename} to {inputs.repository_url}")
@@ -301,7 +310,7 @@ def _attest(
     inputs: Inputs,
     context: RunContext,
     release: Release,
-    identical: set[str],
+    identical: frozenset[str],
     environ: Mapping[str, str],
     console: Console,
 ) -> dict[str, Attested]:
@@ -369,7 +378,7 @@ def _upload(
     inputs: Inputs,
     credentials: Credentials,
     plan: CredentialPlan,
-    identical: set[str],
+    identical: frozenset[str],
     reader: IndexReader,
     record: RunRecord,
     console: Console,

@@ -19,8 +19,12 @@ from __future__ import annotations
 import email.message
 import io
 import re
+import tarfile
+import tempfile
+import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.utils import parse_wheel_filename
@@ -28,7 +32,7 @@ from packaging.version import Version
 
 from . import _pypi_rules as pypi
 from ._console import Console
-from ._distributions import Description, Distribution, Release
+from ._distributions import Description, Distribution, Release, content_difference
 from ._errors import PreflightError, Problem
 from ._index_answers import different_content
 
@@ -338,6 +342,15 @@ def _warn_if_not_final(problems: list[Problem], console: Console, *, final: bool
 # -- against what the index holds -----------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class OnIndex:
+    """What the index holds of this release, file by file."""
+
+    identical: frozenset[str]  # skipped: the index holds them (same bytes, or same content)
+    # Same content in another archive: file name -> the index's sha256 (see _distributions).
+    repacked: dict[str, str]
+
+
 def compare_with_index(
     release: Release,
     reader: IndexReader,
@@ -345,37 +358,80 @@ def compare_with_index(
     *,
     rules: str,
     skip_existing: bool,
+    max_file_size: int,
     final: bool = True,
-) -> set[str]:
+) -> OnIndex:
     """Before any upload: what the index already holds for each release. Returns the files
     it holds identical (to skip); raises PreflightError for what the index would refuse
-    (or, without skip-existing, what a re-run should finish). Not `final`: only warns."""
+    (or, without skip-existing, what a re-run should finish). Not `final`: only warns.
+    A file there under our name with other bytes is downloaded (bounded) and compared by
+    content: backends that stamp the build time make other bytes of the same files."""
     identical: set[str] = set()
+    repacked: dict[str, str] = {}
     problems: list[Problem] = []
-    for project, version in release.projects.items():
-        dists = [d for d in release.distributions if d.project == project]
-        listing = reader.release_files(project, version)
-        if listing is None:
-            console.warning(
-                f"Could not read what the index holds for {project} {version}: files already "
-                "there are recognised by name only, from the index's answer to the upload.",
-                title="Index listing unavailable",
-            )
-            continue
-        same, found = _compare_files(dists, listing, console, skip_existing=skip_existing)
-        identical |= same
-        problems += found
-        if rules == "pypi":
-            problems += _release_rules(dists, listing, same)
+    with tempfile.TemporaryDirectory(prefix="pypi-release-index-copy-") as scratch:
+        for project, version in release.projects.items():
+            dists = [d for d in release.distributions if d.project == project]
+            listing = reader.release_files(project, version)
+            if listing is None:
+                console.warning(
+                    f"Could not read what the index holds for {project} {version}: files "
+                    "already there are recognised by name only, from the index's answer to the "
+                    "upload.",
+                    title="Index listing unavailable",
+                )
+                continue
+            copies = _IndexCopies(reader, listing, Path(scratch), max_file_size or 2**31)
+            same, found = _compare_files(dists, listing, copies, console)
+            identical |= same
+            repacked |= copies.repacked
+            problems += found
+            if rules == "pypi":
+                problems += _release_rules(dists, listing, same)
+    if identical and not skip_existing:
+        problems.append(Problem(
+            "", "Already on the index",
+            "Already on the index with the same content: " + ", ".join(sorted(identical)) + ".",
+            "This release was published (perhaps partly) by an earlier run. Set "
+            "skip-existing: true to finish it: identical files are skipped, the rest uploaded.",
+        ))  # fmt: skip
     problems = [replace(p, version_dependent=True) for p in problems]
     problems = _warn_if_not_final(problems, console, final=final)
     if problems:
         raise PreflightError.of(problems)
-    return identical
+    return OnIndex(frozenset(identical), repacked)
+
+
+@dataclass
+class _IndexCopies:
+    """The index's copies of our file names, downloaded to compare contents."""
+
+    reader: IndexReader
+    listing: Listing
+    folder: Path
+    limit: int
+    repacked: dict[str, str] = field(default_factory=dict)
+
+    def difference(self, dist: Distribution) -> str | None:
+        """None: the same content; else what differs (or why it could not be compared)."""
+        copy = self.folder / f"{len(self.repacked)}-{dist.filename}"
+        why_not = self.reader.download(self.listing, dist.filename, copy, self.limit)
+        if why_not:
+            return f"The index's copy could not be compared: {why_not}"
+        try:
+            difference = content_difference(dist.path, copy, dist.kind)
+        except (ValueError, OSError, EOFError, tarfile.TarError, zipfile.BadZipFile) as exc:
+            return f"the index's copy cannot be read as {dist.kind} ({type(exc).__name__})"
+        finally:
+            copy.unlink(missing_ok=True)
+        if difference is None:
+            self.repacked[dist.filename] = self.listing.files[dist.filename]
+            return None
+        return f"What differs: {difference}"
 
 
 def _compare_files(
-    dists: Sequence[Distribution], listing: Listing, console: Console, *, skip_existing: bool
+    dists: Sequence[Distribution], listing: Listing, copies: _IndexCopies, console: Console
 ) -> tuple[set[str], list[Problem]]:
     identical: set[str] = set()
     problems: list[Problem] = []
@@ -386,9 +442,17 @@ def _compare_files(
         elif state == "same":
             identical.add(dist.filename)
             console.info(f"Already on the index, identical (sha256 checked): {dist.filename}")
+        elif state == "different" and (difference := copies.difference(dist)) is None:
+            identical.add(dist.filename)
+            console.info(
+                f"Already on the index, identical content, archive differs (every member's "
+                f"content and permissions compared; timestamps differ): {dist.filename}"
+            )
         elif state == "different":
             said, fix = different_content(dist, listing.files[dist.filename], listing.source)
-            problems.append(Problem(dist.filename, "Different content on the index", said, fix))
+            problems.append(Problem(
+                dist.filename, "Different content on the index", f"{said} {difference}.", fix
+            ))  # fmt: skip
         else:
             problems.append(Problem(
                 dist.filename, "Unknown content on the index",
@@ -398,13 +462,6 @@ def _compare_files(
                 "from dist-dir and re-run; if not, bump the version. Or set index-url to an API "
                 "of this index that gives sha256 digests.",
             ))  # fmt: skip
-    if identical and not skip_existing:
-        problems.append(Problem(
-            "", "Already on the index",
-            "Already on the index with the same content: " + ", ".join(sorted(identical)) + ".",
-            "This release was published (perhaps partly) by an earlier run. Set "
-            "skip-existing: true to finish it: identical files are skipped, the rest uploaded.",
-        ))  # fmt: skip
     return identical, problems
 
 

@@ -61,11 +61,18 @@ class RunRecord:
             and all(r.on_index for r in self.results)
         )
 
+    def _repacked(self, filename: str) -> bool:
+        dists = self.release.distributions if self.release else ()
+        return any(d.filename == filename and d.rebuilt_sha256 for d in dists)
+
     def status_of(self, filename: str) -> str:
         for result in self.results:
             if result.filename == filename:
                 verified = ", verified ✓" if filename in self.verified else ""
-                return _STATUS_TEXT[result.status] + verified
+                text = _STATUS_TEXT[result.status]
+                if result.status == "already-on-index" and self._repacked(filename):
+                    text = "already on the index, identical content, archive differs, skipped"
+                return text + verified
         if self.dry_run:  # a dry run that failed says what the real run would do: nothing
             return "would not upload" if self.error is not None else "would upload"
         return "not uploaded"

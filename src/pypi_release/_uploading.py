@@ -101,7 +101,7 @@ def upload_release(
     console: Console,
     *,
     skip_existing: bool,
-    identical: set[str],
+    identical: frozenset[str],
     reader: IndexReader,
     policy: RetryPolicy,
     renew: Callable[[], Credentials] | None = None,

@@ -43,14 +43,14 @@ def test_digests_are_same_different_unknown_or_absent() -> None:
 
 
 def test_pep_691_upload_times_and_garbage_digests() -> None:
-    files, uploaded = parse_simple_json(json.dumps({"files": [
+    found = parse_simple_json(json.dumps({"files": [
         {"filename": "x-1.0.tar.gz", "hashes": {"sha256": "ab" * 32}, "upload-time": "2026-01-02T03:04:05.000000Z"},
         {"filename": "x-1.0-py3-none-any.whl", "hashes": {"sha256": "not-hex"}},
         "not an object",
     ]}))  # fmt: skip
 
-    assert files == {"x-1.0.tar.gz": "ab" * 32, "x-1.0-py3-none-any.whl": ""}
-    assert uploaded == {"x-1.0.tar.gz": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)}
+    assert found.files == {"x-1.0.tar.gz": "ab" * 32, "x-1.0-py3-none-any.whl": ""}
+    assert found.uploaded == {"x-1.0.tar.gz": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)}
 
 
 @pytest.mark.parametrize(
@@ -128,12 +128,12 @@ def test_new_files_for_a_release_older_than_14_days_are_refused_before_upload(
         pytest.raises(PreflightError, match="older than 14 days") as caught,
     ):
         compare_with_index(release, reader_for(base, console), console,
-                           rules="pypi", skip_existing=True)  # fmt: skip
+                           rules="pypi", skip_existing=True, max_file_size=0)  # fmt: skip
     assert "demo_pkg-1.0.tar.gz" in str(caught.value)  # the new file it would refuse
     with serve(listing(fresh)) as base:
         same = compare_with_index(release, reader_for(base, console), console,
-                                  rules="pypi", skip_existing=True)  # fmt: skip
-    assert same == {wheel.filename}
+                                  rules="pypi", skip_existing=True, max_file_size=0)  # fmt: skip
+    assert same.identical == {wheel.filename}
     with serve(listing(old)) as base:
         compare_with_index(
             release,
@@ -141,4 +141,178 @@ def test_new_files_for_a_release_older_than_14_days_are_refused_before_upload(
             console,
             rules="basic",
             skip_existing=True,
+            max_file_size=0,
         )  # other indexes: not their rule
+
+
+# -- the index's copy, compared by content ---------------------------------------------------
+
+
+def _tar(path: Path, members: list[tuple[str, bytes, int, int]], *, level: int = 9) -> Path:
+    """An sdist from (name, data, mode, mtime) members, in the order given."""
+    import gzip
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, data, mode, mtime in members:
+            entry = tarfile.TarInfo(name)
+            entry.size, entry.mode, entry.mtime = len(data), mode, mtime
+            archive.addfile(entry, io.BytesIO(data))
+    path.write_bytes(gzip.compress(buffer.getvalue(), compresslevel=level, mtime=mtime))
+    return path
+
+
+SDIST = [("d-1.0/PKG-INFO", b"Metadata-Version: 2.1\nName: d\nVersion: 1.0\n", 0o644, 1),
+         ("d-1.0/d.py", b"x = 1\n", 0o644, 1), ("d-1.0/run.sh", b"#!/bin/sh\n", 0o755, 1)]  # fmt: skip
+
+
+def test_an_sdist_with_other_times_order_and_compression_holds_the_same_content(
+    tmp_path: Path,
+) -> None:
+    from pypi_release._distributions import content_difference
+
+    ours = _tar(tmp_path / "a.tar.gz", SDIST)
+    later = [(n, d, m, 1_900_000_000) for n, d, m, _ in reversed(SDIST)]
+    theirs = _tar(tmp_path / "b.tar.gz", later, level=1)
+    assert ours.read_bytes() != theirs.read_bytes()
+
+    assert content_difference(ours, theirs, "sdist") is None
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda m: [*m[:1], ("d-1.0/d.py", b"x = 2\n", 0o644, 1), *m[2:]], "'d-1.0/d.py' has other content"),
+        (lambda m: [*m[:2], ("d-1.0/run.sh", b"#!/bin/sh\n", 0o644, 1)], "'d-1.0/run.sh' has other permissions (755 here, 644 on the index)"),
+        (lambda m: [*m, ("d-1.0/.env", b"TOKEN=1\n", 0o644, 1)], "'d-1.0/.env' is in the index's copy only"),
+        (lambda m: m[:2], "'d-1.0/run.sh' is in this build only"),
+    ],
+)  # fmt: skip
+def test_any_real_difference_is_named_by_member(
+    tmp_path: Path, change: Callable[[list[tuple[str, bytes, int, int]]], list[tuple[str, bytes, int, int]]], said: str
+) -> None:  # fmt: skip
+    from pypi_release._distributions import content_difference
+
+    ours = _tar(tmp_path / "a.tar.gz", SDIST)
+    theirs = _tar(tmp_path / "b.tar.gz", change(SDIST))
+
+    assert content_difference(ours, theirs, "sdist") == said
+
+
+def test_a_wheel_is_compared_by_its_members_content_and_modes(tmp_path: Path) -> None:
+    import zipfile
+
+    from pypi_release._distributions import content_difference
+
+    def wheel(path: Path, stamp: tuple[int, ...], data: bytes, mode: int) -> Path:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in ("d/__init__.py", "d-1.0.dist-info/METADATA"):
+                info = zipfile.ZipInfo(name, date_time=stamp)  # type: ignore[arg-type]
+                info.external_attr = mode << 16
+                archive.writestr(info, data if name.endswith(".py") else b"Name: d\n")
+        return path
+
+    ours = wheel(tmp_path / "a.whl", (2020, 1, 1, 0, 0, 0), b"x = 1\n", 0o644)
+    assert (
+        content_difference(
+            ours, wheel(tmp_path / "b.whl", (2026, 5, 5, 5, 5, 4), b"x = 1\n", 0o644), "wheel"
+        )
+        is None
+    )
+    assert (
+        content_difference(
+            ours, wheel(tmp_path / "c.whl", (2020, 1, 1, 0, 0, 0), b"x = 2\n", 0o644), "wheel"
+        )
+        == "'d/__init__.py' has other content"
+    )
+    assert "other permissions" in str(content_difference(ours, wheel(tmp_path / "e.whl", (2020, 1, 1, 0, 0, 0), b"x = 1\n", 0o755), "wheel"))  # fmt: skip
+
+
+def _served_release(tmp_path: Path) -> tuple[Path, bytes]:
+    """Our sdist, and the index's copy of it: the same members, another day's timestamps."""
+    (tmp_path / "dist").mkdir()
+    ours = _tar(tmp_path / "dist" / "d-1.0.tar.gz", SDIST)
+    later = [(n, d, m, 1_900_000_000) for n, d, m, _ in SDIST]
+    return ours, _tar(tmp_path / "copy.tar.gz", later).read_bytes()
+
+
+def _compare(
+    tmp_path: Path, route: Callable[[Request], Response], *, limit: int = 0
+) -> tuple[object, str]:
+    from pypi_release._distributions import Release, read_distribution
+
+    out = io.StringIO()
+    console = Console(in_actions=True, out=out)
+    release = Release((read_distribution(tmp_path / "dist" / "d-1.0.tar.gz"),), ())
+    with serve(route) as base:
+        try:
+            found: object = compare_with_index(
+                release, reader_for(base, console), console, rules="basic",
+                skip_existing=True, max_file_size=limit,
+            )  # fmt: skip
+        except PreflightError as error:
+            found = error
+    return found, out.getvalue()
+
+
+def _listing_at(url: str) -> Response:
+    return pep691([{"filename": "d-1.0.tar.gz", "url": url, "hashes": {"sha256": "ab" * 32}}])
+
+
+def test_the_index_copy_with_the_same_content_counts_as_there_with_its_digest(
+    tmp_path: Path,
+) -> None:
+    _, copy = _served_release(tmp_path)
+
+    def route(request: Request) -> Response:
+        if request.path == "/files/d-1.0.tar.gz":
+            return Response(200, copy)
+        return _listing_at("../../files/d-1.0.tar.gz#sha256=" + "ab" * 32)
+
+    found, log = _compare(tmp_path, route)
+
+    assert not isinstance(found, PreflightError), found
+    assert found.identical == {"d-1.0.tar.gz"}  # type: ignore[attr-defined]
+    assert found.repacked == {"d-1.0.tar.gz": "ab" * 32}  # type: ignore[attr-defined]
+    assert "identical content, archive differs" in log
+
+
+@pytest.mark.parametrize(
+    ("where", "said"),
+    [
+        ("elsewhere", "its URL is not on the index's origin"),
+        ("huge", "it is larger than 1,000 bytes (max-file-size)"),
+        ("missing", "the index answered 404"),
+        ("loop", "its URL redirects in a loop"),
+    ],
+)
+def test_the_index_copy_is_read_only_from_the_index_and_only_so_far(
+    tmp_path: Path, where: str, said: str
+) -> None:
+    _, copy = _served_release(tmp_path)
+    asked: list[str] = []
+
+    def other_origin(request: Request) -> Response:
+        asked.append(request.path)
+        return Response(200, copy)
+
+    with serve(other_origin) as elsewhere:
+
+        def route(request: Request) -> Response:
+            if request.path.startswith("/simple/"):
+                url = f"{elsewhere}/d-1.0.tar.gz" if where == "elsewhere" else "/files/d.tar.gz"
+                return _listing_at(url)
+            if where == "loop":
+                return Response(302, headers={"Location": "/files/d.tar.gz"})
+            if where == "huge":
+                return Response(200, b"\0" * 5000)
+            return Response(404, b"gone")
+
+        found, _ = _compare(tmp_path, route, limit=1000)
+
+    assert isinstance(found, PreflightError)
+    (problem,) = found.problems
+    assert problem.rule == "Different content on the index"
+    assert f"The index's copy could not be compared: {said}" in problem.message, problem.message
+    assert asked == []  # nothing was fetched from another origin

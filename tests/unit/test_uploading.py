@@ -43,7 +43,7 @@ def upload(
         TOKEN,
         console,
         skip_existing=skip_existing,
-        identical=set(),
+        identical=frozenset(),
         reader=reader,
         policy=policy,
         concurrency=concurrency,

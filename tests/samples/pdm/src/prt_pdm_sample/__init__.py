@@ -1,0 +1,1 @@
+MESSAGE = "pdm sample works"

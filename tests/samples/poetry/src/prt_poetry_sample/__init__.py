@@ -1,0 +1,1 @@
+MESSAGE = "poetry sample works"
