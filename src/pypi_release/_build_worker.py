@@ -7,7 +7,7 @@ an unprivileged user in a private copy of the project. It reports back in JSON l
 stdout; the parent trusts none of it: it takes the built files from the output folder
 itself, and prints every line as outside data.
 
-    python -m pypi_release._build_worker SOURCE OUTDIR
+    python -m pypi_release._build_worker SOURCE OUTDIR [--sdist-only]
 """
 
 from __future__ import annotations
@@ -76,6 +76,23 @@ _CAUSE = re.compile(
     re.IGNORECASE,
 )
 _CAUSE_LINES = 8
+# A build that needs a compiler the image does not have (on purpose: wheels with compiled
+# code for PyPI are built per platform by cibuildwheel): setuptools, meson, CMake, Rust.
+_COMPILERS = r"(?:[\w.-]*-)?(?:gcc|g\+\+|cc|c\+\+|clang|clang\+\+|gfortran)"
+_NO_COMPILER = re.compile(
+    rf"command '{_COMPILERS}' failed: No such file"
+    rf"|No such file or directory: '{_COMPILERS}'"
+    rf"|unable to execute '{_COMPILERS}'"
+    r"|Unknown compiler\(s\)|No CMAKE_C(?:XX)?_COMPILER could be found"
+    r"|linker `cc` not found|can't find Rust compiler",
+    re.IGNORECASE,
+)
+NO_COMPILER_HINT = (
+    "This action's image has no compiler, on purpose: wheels with compiled code are built for "
+    "each platform (manylinux, musllinux, macOS, Windows) by cibuildwheel. Build them in a "
+    "cibuildwheel matrix and set build: sdist here (this job builds the sdist and publishes it "
+    "with those wheels), or build everything in other jobs and set build: false."
+)
 
 
 def cause_lines(lines: Iterable[str]) -> list[str]:
@@ -96,6 +113,14 @@ class _BackendRunner:
         self._console = console
         self.tail: deque[str] = deque(maxlen=_TAIL_LINES)
         self.causes: deque[str] = deque(maxlen=_CAUSE_LINES * 4)
+        # Private folders as the reader knows them: the unpacked sdist is the project's
+        # folder (its files are the project's); nobody can look inside our temporary folder.
+        self.shown: dict[str, str] = {}
+
+    def readable(self, text: str) -> str:
+        for private, shown in self.shown.items():
+            text = text.replace(private, shown)
+        return text
 
     def __call__(
         self,
@@ -115,7 +140,7 @@ class _BackendRunner:
         ) as process:
             assert process.stdout is not None
             for raw in process.stdout:
-                line = raw.rstrip()
+                line = self.readable(raw.rstrip())
                 self.tail.append(line)
                 if _CAUSE.match(line):
                     self.causes.append(line)
@@ -237,9 +262,35 @@ def _unpack_sdist(sdist: Path, into: Path) -> Path:
     return roots[0]
 
 
-def build_project(path: Path, dist_dir: Path, console: _Events) -> tuple[Path, Path]:
-    """The sdist, then the wheel from it, into `dist_dir`."""
+def build_project(
+    path: Path, dist_dir: Path, console: _Events, *, wheel: bool = True
+) -> tuple[Path, Path | None]:
+    """The sdist, then (`wheel`) the wheel from it, into `dist_dir`. An error names the
+    project's folder, never the temporary one its sdist was unpacked into."""
     runner = _BackendRunner(console)
+    try:
+        return _build_project(path, dist_dir, console, runner, wheel=wheel)
+    except BuildError as error:
+        raise _readable(error, runner) from error
+
+
+def _readable(error: BuildError, runner: _BackendRunner) -> BuildError:
+    message = runner.readable(error.message)
+    if _NO_COMPILER.search(message):
+        return BuildError(
+            runner.readable(
+                error.message.replace(
+                    " failed: ", " failed: it compiles code, and there is no compiler here: ", 1
+                )
+            ),
+            hint=NO_COMPILER_HINT,
+        )
+    return BuildError(message, hint=runner.readable(error.hint))
+
+
+def _build_project(
+    path: Path, dist_dir: Path, console: _Events, runner: _BackendRunner, *, wheel: bool
+) -> tuple[Path, Path | None]:
     dist_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         unpacked = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pypi-release-")))
@@ -251,11 +302,14 @@ def build_project(path: Path, dist_dir: Path, console: _Events) -> tuple[Path, P
                 env, builder, "sdist", dist_dir, runner, console, install_system_requires=True
             )
         console.info(f"Built {sdist.name}")
+        if not wheel:
+            return sdist, None
         # The wheel comes from the sdist, so a file missing from the sdist breaks the build now,
         # not a user's install later. It reuses the sdist's environment when the unpacked sdist
         # asks for the same build-system requirements (it nearly always does): one environment
         # to make and fill instead of two.
         source = _unpack_sdist(sdist, unpacked)
+        runner.shown[str(source)] = str(path)
         with _reporting(source, "wheel", runner):
             wheel_builder = ProjectBuilder.from_isolated_env(env, source, runner=runner)
         fresh = wheel_builder.build_system_requires != builder.build_system_requires
@@ -265,7 +319,7 @@ def build_project(path: Path, dist_dir: Path, console: _Events) -> tuple[Path, P
                 env = stack.enter_context(DefaultIsolatedEnv(installer="uv"))
                 wheel_builder = ProjectBuilder.from_isolated_env(env, source, runner=runner)
         with console.group(f"Build wheel from {sdist.name}"):
-            wheel = _build_in(
+            built = _build_in(
                 env,
                 wheel_builder,
                 "wheel",
@@ -274,15 +328,15 @@ def build_project(path: Path, dist_dir: Path, console: _Events) -> tuple[Path, P
                 console,
                 install_system_requires=fresh,
             )
-    console.info(f"Built {wheel.name}")
-    return sdist, wheel
+    console.info(f"Built {built.name}")
+    return sdist, built
 
 
 def main(argv: Sequence[str]) -> int:
     events = _Events()
     source, outdir = Path(argv[0]), Path(argv[1])
     try:
-        build_project(source, outdir, events)
+        build_project(source, outdir, events, wheel="--sdist-only" not in argv[2:])
     except BuildError as error:
         events.error(error.message, error.hint)
         return 1

@@ -56,7 +56,7 @@ _TAIL_LINES = 25
 class BuiltProject:
     path: Path
     sdist: Path
-    wheel: Path
+    wheel: Path | None  # None: build: sdist (the wheels come from elsewhere)
 
 
 def source_date_epoch(path: Path, environ: Mapping[str, str]) -> tuple[str | None, str]:
@@ -266,10 +266,10 @@ def _sandbox(project: Path, dist_dir: Path, *, drop: bool) -> Iterator[_Sandbox]
 
 
 def _relay(
-    process: subprocess.Popen[str], console: Console, copy: Path, project: Path
+    process: subprocess.Popen[str], console: Console, shown: Mapping[str, str]
 ) -> tuple[list[str], str, str]:
     """Print what the worker says, as outside data; returns the output's tail and its error.
-    The private copy's path reads as the project's own."""
+    Private paths read as `shown` says (the private copy as the project's own folder)."""
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     error = hint = ""
     grouped = False
@@ -280,7 +280,8 @@ def _relay(
             kind, text = str(event["kind"]), str(event.get("text", ""))[:10_000]
         except (ValueError, KeyError, TypeError):
             kind, text = "output", raw.rstrip("\n")[:10_000]
-        text = text.replace(str(copy), str(project))
+        for private, readable in shown.items():
+            text = text.replace(private, readable)
         if kind == "group" and not grouped:
             console.open_group(text)
             grouped = True
@@ -289,6 +290,8 @@ def _relay(
             grouped = False
         elif kind == "error":
             error, hint = text, str(event.get("hint", ""))[:10_000]
+            for private, readable in shown.items():
+                hint = hint.replace(private, readable)
         else:
             if kind == "output":
                 tail.append(text)
@@ -298,9 +301,11 @@ def _relay(
     return list(tail), error, hint
 
 
-def _take_outputs(out: Path, dist_dir: Path, project: Path) -> tuple[Path, Path]:
-    """The worker's one sdist and one wheel, copied into dist-dir. Only regular files named
-    like distributions count: the worker is not trusted to say what it built."""
+def _take_outputs(
+    out: Path, dist_dir: Path, project: Path, *, wheels: int
+) -> tuple[Path, Path | None]:
+    """The worker's one sdist and `wheels` (1 or 0) wheel, copied into dist-dir. Only regular
+    files named like distributions count: the worker is not trusted to say what it built."""
     from ._distributions import kind_of  # loaded during the build (pipeline's warm-up)
 
     found: dict[str, list[Path]] = {"sdist": [], "wheel": []}
@@ -308,14 +313,15 @@ def _take_outputs(out: Path, dist_dir: Path, project: Path) -> tuple[Path, Path]
         kind = kind_of(entry.name)
         if kind is not None and stat.S_ISREG(entry.lstat().st_mode):
             found[kind].append(entry)
-    if len(found["sdist"]) != 1 or len(found["wheel"]) != 1:
+    if len(found["sdist"]) != 1 or len(found["wheel"]) != wheels:
         raise BuildError(
             f"Building {project} made {len(found['sdist'])} sdists and {len(found['wheel'])} "
-            "wheels, not one of each.",
+            f"wheels, not one sdist and {wheels} wheel.",
             hint="Run `python -m build` in that folder to see what the backend writes.",
         )
     _make_dist_dir(dist_dir)
-    return _place(found["sdist"][0], dist_dir), _place(found["wheel"][0], dist_dir)
+    sdist = _place(found["sdist"][0], dist_dir)
+    return sdist, (_place(found["wheel"][0], dist_dir) if wheels else None)
 
 
 def _make_dist_dir(dist_dir: Path) -> None:
@@ -336,7 +342,13 @@ def _place(built: Path, dist_dir: Path) -> Path:
 
 
 def build_project(
-    path: Path, dist_dir: Path, console: Console, environ: Mapping[str, str], *, drop: bool
+    path: Path,
+    dist_dir: Path,
+    console: Console,
+    environ: Mapping[str, str],
+    *,
+    drop: bool,
+    wheels: bool = True,
 ) -> BuiltProject:
     epoch, origin = source_date_epoch(path, environ)
     console.info(
@@ -347,17 +359,20 @@ def build_project(
     with _sandbox(path, dist_dir, drop=drop) as box:
         env = build_environment(environ, box.home, epoch=epoch, shared_cache=box.uid is None)
         with subprocess.Popen(
-            [sys.executable, "-m", "pypi_release._build_worker", str(box.source), str(box.out)],
+            [sys.executable, "-m", "pypi_release._build_worker", str(box.source), str(box.out),
+             *(() if wheels else ("--sdist-only",))],
             cwd=box.source, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, errors="replace",
             user=box.uid, group=box.uid, extra_groups=[] if box.uid is not None else None,
         ) as process:  # fmt: skip
-            tail, error, hint = _relay(process, console, box.source, path)
+            # The private copy is the project's folder to the reader; the build's own HOME
+            # (its TMPDIR inside) is gone after the run, so it is named, not shown.
+            shown = {str(box.source): str(path), str(box.home): "$HOME"}
+            tail, error, hint = _relay(process, console, shown)
             code = process.wait()
         if code or error:
-            error = error.replace(str(box.source), str(path))
             raise _failure(path, error or f"the build process exited with {code}", hint, tail)
-        sdist, wheel = _take_outputs(box.out, dist_dir, path)
+        sdist, wheel = _take_outputs(box.out, dist_dir, path, wheels=int(wheels))
     return BuiltProject(path=path, sdist=sdist, wheel=wheel)
 
 
@@ -408,8 +423,14 @@ def _git_config(path: Path) -> Path | None:
 
 
 def build_projects(
-    paths: Sequence[Path], dist_dir: Path, console: Console, environ: Mapping[str, str]
+    paths: Sequence[Path],
+    dist_dir: Path,
+    console: Console,
+    environ: Mapping[str, str],
+    *,
+    wheels: bool = True,
 ) -> list[BuiltProject]:
+    """Each project's sdist, and (`wheels`) its wheel built from that sdist, into dist_dir."""
     drop = _can_drop_privileges()
     _warn_about_persisted_credentials(paths, console)
     if not drop:
@@ -419,7 +440,7 @@ def build_projects(
             "RUNNER_TEMP, HOME). Run as root (the container) for a build that cannot; see "
             "docs/security.md."
         )
-        return _build_each(paths, dist_dir, console, environ, drop=False)
+        return _build_each(paths, dist_dir, console, environ, drop=False, wheels=wheels)
     with _closed_to_others(_private_folders(environ, paths)) as closed:
         console.info(
             f"The build runs as uid {BUILD_UID} in a private copy of the project, with no "
@@ -432,7 +453,7 @@ def build_projects(
                 f"{folder} stays readable by the build: {why}.",
                 title="A private folder stays open to the build",
             )
-        return _build_each(paths, dist_dir, console, environ, drop=True)
+        return _build_each(paths, dist_dir, console, environ, drop=True, wheels=wheels)
 
 
 def _build_each(
@@ -442,10 +463,11 @@ def _build_each(
     environ: Mapping[str, str],
     *,
     drop: bool,
+    wheels: bool,
 ) -> list[BuiltProject]:
     built: list[BuiltProject] = []
     for path in paths:
-        project = build_project(path, dist_dir, console, environ, drop=drop)
+        project = build_project(path, dist_dir, console, environ, drop=drop, wheels=wheels)
         for earlier in built:
             if earlier.sdist.name == project.sdist.name:
                 raise BuildError(

@@ -156,14 +156,19 @@ def _entry(path: Path) -> Path:
     return path.parent.resolve() / path.name
 
 
-def select_files(dist_dir: Path, built: Sequence[Path] | None) -> tuple[list[Path], list[Ignored]]:
+def select_files(
+    dist_dir: Path, built: Sequence[Path] | None, *, wheels_from_folder: bool = False
+) -> tuple[list[Path], list[Ignored]]:
     """Split dist-dir into the files to release and the rest, with the reason for each.
     `built`: the files this run built (only they are the release); None: everything there,
-    sub-folders included."""
-    candidates, ignored = _walk(dist_dir, recursive=built is None)
+    sub-folders included. `wheels_from_folder` (build: sdist): the wheels in dist-dir and its
+    sub-folders belong to the release too."""
+    candidates, ignored = _walk(dist_dir, recursive=built is None or wheels_from_folder)
     if built is None:
         return candidates, ignored
     chosen = {_entry(p) for p in built}
+    if wheels_from_folder:
+        chosen |= {_entry(p) for p in candidates if kind_of(p.name) == "wheel"}
     taken = [p for p in candidates if _entry(p) in chosen]
     if missing := sorted(chosen - {_entry(p) for p in taken}):
         # The build put them there: gone or replaced now, the release would lack them.
@@ -497,10 +502,45 @@ def _one_per_name(
     return list(kept.values()), problems
 
 
-def collect_release(dist_dir: Path, built: Sequence[Path] | None, console: Console) -> Release:
+def _wheels_without_their_sdist(distributions: Sequence[Distribution]) -> list[Problem]:
+    """build: sdist: a wheel of a project not built here would go up with no sdist of its
+    own in this run: another project's artifact downloaded into the same folder."""
+    built = {d.project for d in distributions if d.kind == "sdist"}
+    with_wheels = {d.project for d in distributions if d.kind == "wheel"}
+    missing = [
+        Problem(
+            "", "No wheels",
+            f"build: sdist, but dist-dir holds no wheel of {project}: the release would have "
+            "an sdist alone.",
+            "Download the wheel artifacts into dist-dir before this step "
+            "(actions/download-artifact with path: dist), or set build: true.",
+        )
+        for project in sorted(built - with_wheels)
+    ]  # fmt: skip
+    return missing + [
+        Problem(
+            d.filename, "Wheel of another project",
+            f"{d.shown} is a wheel of {d.project}, which this run does not build (it builds "
+            f"{', '.join(sorted(built)) or 'no sdist'}).",
+            "Download only this project's wheels into dist-dir, or add its folder to 'path'.",
+        )
+        for d in distributions
+        if d.kind == "wheel" and d.project not in built
+    ]  # fmt: skip
+
+
+def collect_release(
+    dist_dir: Path,
+    built: Sequence[Path] | None,
+    console: Console,
+    *,
+    wheels_from_folder: bool = False,
+) -> Release:
     """The release in `dist_dir`: the files `built` by this run, or (None) every distribution
-    there and in its sub-folders; each read and checked against its own file name."""
-    candidates, ignored = select_files(dist_dir, built)
+    there and in its sub-folders; each read and checked against its own file name.
+    `wheels_from_folder` (build: sdist): the built sdists with the wheels found there, each
+    wheel of a project built here."""
+    candidates, ignored = select_files(dist_dir, built, wheels_from_folder=wheels_from_folder)
     for item in ignored:
         console.info(f"Left alone in {dist_dir.name}/: {item.name} ({item.reason})")
     if not candidates:
@@ -518,6 +558,8 @@ def collect_release(dist_dir: Path, built: Sequence[Path] | None, console: Conso
         except PreflightError as error:
             problems += error.problems
     distributions, clashes = _one_per_name(read, console)
+    if wheels_from_folder:
+        problems += _wheels_without_their_sdist(distributions)
     if problems or clashes:
         raise PreflightError.of(problems + clashes)
     if any(d.origin for d in distributions):

@@ -254,6 +254,14 @@ def _mode(name: str, text: str, modes: dict[str, str]) -> str:
     return mode
 
 
+def parse_build(name: str, text: str) -> str:
+    return _mode(name, text, {
+        "auto": "build, unless packages-dir is given or there is no project to build",
+        "true": "always build", "false": "publish dist-dir as it is",
+        "sdist": "build the sdist, publish it with the wheels in dist-dir",
+    })  # fmt: skip
+
+
 def parse_trusted_publishing(name: str, text: str) -> str:
     return _mode(name, text, {
         "auto": "use it when no token is given and the job can get an OIDC token",
@@ -373,13 +381,21 @@ def publishes_only(path_text: str, dist_text: str, workspace: Workspace) -> bool
     )
 
 
-def parse_dist_dir(text: str, workspace: Workspace, *, must_exist: bool) -> Path:
+def parse_dist_dir(
+    text: str, workspace: Workspace, *, must_exist: bool, mode: str = "false"
+) -> Path:
     resolved = resolve_in("dist-dir", text, workspace)
     blocked = next((p for p in (resolved, *resolved.parents) if p.exists()), None)
     if blocked is not None and not blocked.is_dir():
         raise InputError(
             "dist-dir", text, f"is{'' if blocked == resolved else ' under'} a file, not a folder",
             hint="Name a folder.",
+        )  # fmt: skip
+    if must_exist and not resolved.is_dir() and mode == "sdist":
+        raise InputError(
+            "dist-dir", text, "does not exist, and build: sdist publishes the wheels in it",
+            hint="Download the wheel artifacts into it first (actions/download-artifact), "
+            "or set build: true.",
         )  # fmt: skip
     if must_exist and not resolved.is_dir():
         raise InputError(
@@ -394,11 +410,13 @@ def parse_dist_dir(text: str, workspace: Workspace, *, must_exist: bool) -> Path
 
 def _paths_in(text: str, workspace: Workspace, scalars: Mapping[str, Any]) -> tuple[Path, ...]:
     # With build: false nothing is read from the project folders.
-    return parse_project_paths(text, workspace) if scalars["build"] else ()
+    return parse_project_paths(text, workspace) if scalars["build_mode"] != "false" else ()
 
 
 def _dist_dir_in(text: str, workspace: Workspace, scalars: Mapping[str, Any]) -> Path:
-    return parse_dist_dir(text or "dist", workspace, must_exist=not scalars["build"])
+    # build: sdist publishes the wheels already there: the folder must exist too.
+    mode = scalars["build_mode"]
+    return parse_dist_dir(text or "dist", workspace, must_exist=mode != "true", mode=mode)
 
 
 ScalarParser = Callable[[str, str], Any]
@@ -420,7 +438,8 @@ class Inputs:
 
     paths: tuple[Path, ...] = _in_workspace("path", _paths_in)
     dist_dir: Path = _in_workspace("dist-dir", _dist_dir_in)
-    build: bool = _scalar("build", parse_bool)
+    # auto (resolved by read_inputs, never left here), true, false or sdist
+    build_mode: str = _scalar("build", parse_build)
     repository_url: str = _scalar("repository-url", parse_repository_url)
     user: str = _scalar("user", _parse_user)
     password: Secret = _scalar("password", _parse_secret)
@@ -443,8 +462,19 @@ class Inputs:
     retry_attempts: int = _scalar("retry-attempts", parse_attempts)
     retry_max_seconds: float = _scalar("retry-max-seconds", parse_seconds)
     request_timeout: float = _scalar("request-timeout", parse_positive_seconds)
-    # Not an input: build was true, but there was nothing to build and something to publish.
-    publish_only: bool = False
+    # Not an input: why build: auto publishes without building ("" = it builds):
+    # "packages-dir" (given by that name) or "no project" (nothing to build, files to publish).
+    publish_only: str = ""
+    packages_dir_given: bool = False  # the folder was named by the standard action's name
+
+    @property
+    def build(self) -> bool:
+        """Something is built here (the sdist at least)."""
+        return self.build_mode != "false"
+
+    @property
+    def builds_wheels(self) -> bool:
+        return self.build_mode == "true"
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -496,15 +526,33 @@ def read_inputs(
         if "parse" in f.metadata
     }
     place = Workspace(workspace, confined=environ.get("GITHUB_ACTIONS") == "true")
-    publish_only = scalars["build"] and publishes_only(raw["path"], raw["dist-dir"], place)
-    if publish_only:
-        scalars["build"] = False
+    publish_only = ""
+    packages_dir_given = _given(ALIASES_OF["dist-dir"], environ, overrides)
+    if scalars["build_mode"] == "auto":
+        if packages_dir_given:
+            publish_only = "packages-dir"
+        elif publishes_only(raw["path"], raw["dist-dir"], place):
+            publish_only = "no project"
+        scalars["build_mode"] = "false" if publish_only else "true"
     resolved = {
         f.name: f.metadata["parse_in_workspace"](raw[f.metadata["input"]], place, scalars)
         for f in fields(Inputs)
         if "parse_in_workspace" in f.metadata
     }
-    return Inputs(**resolved, **scalars, publish_only=publish_only)
+    return Inputs(
+        **resolved, **scalars, publish_only=publish_only, packages_dir_given=packages_dir_given
+    )
+
+
+ALIASES_OF = {target: alias for alias, target in ALIASES.items()}
+
+
+def _given(name: str, environ: Mapping[str, str], overrides: Mapping[str, str] | None) -> bool:
+    """Whether the workflow (or the command line) wrote `name`: the runner passes an input
+    it did not write as its default, which is empty for the aliases."""
+    if (overrides or {}).get(name, "").strip():
+        return True
+    return any(environ.get(variable, "").strip() for variable in env_names(name))
 
 
 def boolean_inputs() -> frozenset[str]:

@@ -170,12 +170,27 @@ def _describe(inputs: Inputs, console: Console) -> None:
     if inputs.build:
         console.info(f"Projects: {', '.join(str(p) for p in inputs.paths)}")
         console.info(f"Dist folder: {inputs.dist_dir}")
+    if inputs.build_mode == "sdist":
+        console.info(
+            f"build: sdist: building the sdist here; the wheels come from {inputs.dist_dir} "
+            "and its sub-folders, as they are."
+        )
+    elif inputs.build and inputs.packages_dir_given:
+        console.info(
+            "build: true beside packages-dir: building here; built files replace those of "
+            f"the same name in {inputs.dist_dir}, and nothing else there is published."
+        )
+    elif inputs.publish_only == "packages-dir":
+        console.info(
+            f"packages-dir given: publishing the files in {inputs.dist_dir} as they are; "
+            "nothing is built (set build: true to build here)."
+        )
     elif inputs.publish_only:
         console.info(
             f"No project to build (no pyproject.toml or setup.py in the path), and "
             f"{inputs.dist_dir} holds distributions: publishing them, as with build: false."
         )
-    else:
+    elif not inputs.build:
         console.info(f"Publishing what is already in {inputs.dist_dir} (build: false)")
     console.info(f"Index: {inputs.repository_url}")
     if inputs.dry_run:
@@ -228,15 +243,19 @@ def _build(inputs: Inputs, environ: Mapping[str, str], console: Console) -> tupl
     from ._building import build_projects
 
     console.stage("Build")
-    projects = build_projects(inputs.paths, inputs.dist_dir, console, environ)
-    return tuple(f for p in projects for f in (p.sdist, p.wheel))
+    projects = build_projects(
+        inputs.paths, inputs.dist_dir, console, environ, wheels=inputs.builds_wheels
+    )
+    return tuple(f for p in projects for f in (p.sdist, p.wheel) if f is not None)
 
 
 def _collect(inputs: Inputs, built: tuple[Path, ...] | None, console: Console) -> Release:
     from ._distributions import collect_release  # warmed up during the build
 
     console.stage("Preflight")
-    return collect_release(inputs.dist_dir, built, console)
+    return collect_release(
+        inputs.dist_dir, built, console, wheels_from_folder=inputs.build_mode == "sdist"
+    )
 
 
 def _check(inputs: Inputs, release: Release, console: Console, *, final: bool) -> None:

@@ -57,7 +57,13 @@ def build_parser(specs: dict[str, InputSpec]) -> argparse.ArgumentParser:
         if name == "path" or name in SECRET_INPUTS or is_other_name(name):
             continue
         dest = name.replace("-", "_")
-        if name in booleans:
+        if name == "build":  # a mode, and also a switch: --build, --no-build, --build sdist
+            parser.add_argument(
+                "--build", dest=dest, nargs="?", const="true", default=None, metavar="MODE",
+                help=f"{spec.description} (default: {spec.default})",
+            )  # fmt: skip
+            parser.add_argument("--no-build", dest=dest, action="store_const", const="false")
+        elif name in booleans:
             parser.add_argument(
                 f"--{name}",
                 dest=dest,
