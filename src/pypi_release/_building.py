@@ -252,17 +252,50 @@ def _sandbox(project: Path, dist_dir: Path, *, drop: bool) -> Iterator[_Sandbox]
         if drop:
             # The project, copied: the backend writes into its tree (egg-info, build/), and
             # the workspace belongs to another user. The dist folder stays out of the copy.
-            source = root / "src" / project.name
-            skip = dist_dir.resolve()
-
-            def ignore(folder: str, names: list[str]) -> list[str]:
-                return [n for n in names if (Path(folder) / n).resolve() == skip]
-
-            shutil.copytree(project, source, symlinks=True, ignore=ignore)
-            _without_credentials(source / ".git" / "config")
+            source = private_copy(project, root / "src", dist_dir)
             _chown_tree(root, BUILD_UID)
             root.chmod(0o755)
         yield _Sandbox(home, source, out, BUILD_UID if drop else None)
+
+
+def private_copy(project: Path, into: Path, dist_dir: Path) -> Path:
+    """Copy the git work tree `project` lives in (so a member of a monorepo versioned from the
+    repository's tags builds as on a developer's machine), its .git with the credentials
+    actions/checkout persisted dropped; returns where the project is in the copy. Outside the
+    project's folder only what git tracks is copied: a big repository stays cheap."""
+    config = _git_config(project)
+    top = config.parent.parent if config is not None else project
+    skip = dist_dir.resolve()
+
+    def ignore(folder: str, names: list[str]) -> list[str]:
+        return [n for n in names if (Path(folder) / n).resolve() == skip]
+
+    copy = into / top.name
+    if top == project:
+        shutil.copytree(project, copy, symlinks=True, ignore=ignore)
+    else:
+        shutil.copytree(top / ".git", copy / ".git", symlinks=True)
+        for tracked in _tracked_files(top):
+            if (top / tracked).is_relative_to(project):
+                continue
+            (copy / tracked).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(top / tracked, copy / tracked, follow_symlinks=False)
+        shutil.copytree(
+            project, copy / project.relative_to(top), symlinks=True, ignore=ignore,
+            dirs_exist_ok=True,
+        )  # fmt: skip
+    _without_credentials(copy / ".git" / "config")
+    return copy / project.relative_to(top)
+
+
+def _tracked_files(top: Path) -> list[str]:
+    done = subprocess.run(
+        ["git", "-c", "safe.directory=*", "-C", str(top), "ls-files", "-z", "--cached"],
+        capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    names = done.stdout.decode(errors="surrogateescape").split("\0") if not done.returncode else []
+    # Only regular files and links that exist (a deleted one is still in the index).
+    return [n for n in names if n and os.path.lexists(top / n) and not (top / n).is_dir()]
 
 
 def _relay(
@@ -373,7 +406,69 @@ def build_project(
         if code or error:
             raise _failure(path, error or f"the build process exited with {code}", hint, tail)
         sdist, wheel = _take_outputs(box.out, dist_dir, path, wheels=int(wheels))
+    compare_sdist_with_git(path, sdist, console)
     return BuiltProject(path=path, sdist=sdist, wheel=wheel)
+
+
+# What backends write into an sdist themselves (never in git): the metadata, setuptools'
+# egg-info and the setup.cfg it adds.
+_GENERATED = re.compile(r"PKG-INFO|setup\.cfg|(?:.*/)?[^/]+\.egg-info/.*")
+
+
+def _git_lines(path: Path, *args: str) -> list[str] | None:
+    try:
+        done = subprocess.run(
+            ["git", "-c", "safe.directory=*", "-C", str(path), args[0], "-z", *args[1:]],
+            capture_output=True, timeout=120, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode:
+        return None
+    return [n for n in done.stdout.decode(errors="replace").split("\0") if n]
+
+
+def compare_sdist_with_git(project: Path, sdist: Path, console: Console) -> None:
+    """After the build: files in the sdist that git does not track at HEAD, or that differ
+    from HEAD, in one warning (an earlier step may have left them; a generated version file
+    is legitimate, so it is never a refusal). A version marked as built from a changed work
+    tree names the changed files."""
+    # loaded during the build (pipeline's warm-up)
+    from ._distributions import built_from_changed_tree, sdist_files
+
+    tracked = _git_lines(project, "ls-files", "--cached")
+    changed = _git_lines(project, "diff", "--name-only", "--relative", "HEAD")
+    if tracked is None or changed is None:
+        return  # not a git checkout with a commit: nothing to compare with
+    files = sdist_files(sdist)
+    untracked = [f for f in files if f not in set(tracked) and not _GENERATED.fullmatch(f)]
+    modified = [f for f in files if f in set(changed)]
+    version = sdist.name.removesuffix(".tar.gz").rpartition("-")[2]
+    if built_from_changed_tree(version):
+        everywhere = _git_lines(project, "diff", "--name-only", "HEAD", ":/") or changed
+        console.warning(
+            f"The version {version} says the work tree differed from the commit when it was "
+            f"built (the .dYYYYMMDD mark): changed since HEAD: {_some(everywhere)}. Build from "
+            "the commit as it is (an earlier step changed these files), or commit them.",
+            title="Built from a changed work tree",
+        )
+    if untracked or modified:
+        said = []
+        if untracked:
+            said.append(f"not tracked by git: {_some(untracked)}")
+        if modified:
+            said.append(f"changed since HEAD: {_some(modified)}")
+        console.warning(
+            f"{sdist.name} holds files that are not the commit's: {'; '.join(said)}. Files an "
+            "earlier step generated on purpose (a version file) are fine; anything else was "
+            "left in the workspace and would be published.",
+            title="The sdist differs from git",
+        )
+
+
+def _some(names: Sequence[str], count: int = 10) -> str:
+    shown = ", ".join(" ".join(n.split())[:200] for n in names[:count])
+    return shown + (f" and {len(names) - count} more" if len(names) > count else "")
 
 
 def _failure(path: Path, error: str, hint: str, tail: Sequence[str]) -> BuildError:

@@ -321,6 +321,24 @@ def _wheel_members(path: Path) -> dict[str, Member]:
     return members
 
 
+# setuptools-scm (and hatch-vcs, which uses it) marks a version built from a work tree that
+# differs from the commit with a .dYYYYMMDD local part.
+_DIRTY_MARK = re.compile(r"\+(?:.*\.)?d\d{8}$")
+
+
+def built_from_changed_tree(version: str) -> bool:
+    return bool(_DIRTY_MARK.search(version))
+
+
+def sdist_files(path: Path) -> list[str]:
+    """The files and links of an sdist, relative to its top-level folder."""
+    return sorted(
+        name.split("/", 1)[1]
+        for name, (kind, _, _) in _sdist_members(path).items()
+        if kind != "folder" and "/" in name
+    )
+
+
 def content_difference(ours: Path, theirs: Path, kind: Kind) -> str | None:
     """None when the two archives hold the same members with the same contents, kinds and
     permissions (whatever their timestamps, owners, order or compression); else what

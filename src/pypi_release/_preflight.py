@@ -32,7 +32,13 @@ from packaging.version import Version
 
 from . import _pypi_rules as pypi
 from ._console import Console
-from ._distributions import Description, Distribution, Release, content_difference
+from ._distributions import (
+    Description,
+    Distribution,
+    Release,
+    built_from_changed_tree,
+    content_difference,
+)
 from ._errors import PreflightError, Problem
 from ._index_answers import different_content
 
@@ -102,10 +108,17 @@ def _metadata_problems(dist: Distribution, *, all_fields: bool) -> list[Problem]
     problems = []
     for problem in found:
         local = problem.field.lower() == "version" and "local version" in problem.message
+        fix = pypi.metadata_fix(problem.field)
+        if local and built_from_changed_tree(dist.version):
+            fix = (
+                "The +…dYYYYMMDD part is the VCS plugin's mark of a build from a changed work "
+                "tree: the warning 'Built from a changed work tree' names the changed files. "
+                "Release from the tagged commit as it is (an earlier step changed them)."
+            )
         if all_fields or local:
             problems.append(Problem(
-                dist.filename, f"Metadata: {problem.field}", problem.message,
-                pypi.metadata_fix(problem.field), version_dependent=local,
+                dist.filename, f"Metadata: {problem.field}", problem.message, fix,
+                version_dependent=local,
             ))  # fmt: skip
     license_files = meta.license_files if meta is not None else None
     for license_file in license_files or []:

@@ -189,3 +189,33 @@ def test_the_private_copy_keeps_no_persisted_credential(tmp_path: Path) -> None:
         '[http "https://github.com/"]\n'
         '[remote "origin"]\n\turl = https://github.com/octo-org/sample\n'
     )
+
+
+def test_a_monorepo_members_private_copy_holds_its_repository_and_its_tags(
+    tmp_path: Path,
+) -> None:
+    from pypi_release._building import private_copy
+
+    workspace = make_workspace(tmp_path, "hatch", "flit")  # two members, one repository
+    subprocess.run(["git", "tag", "v2.3.4"], cwd=workspace, check=True)
+    (workspace / "notes.txt").write_text("untracked, outside the member\n")
+    (workspace / "hatch" / "generated.py").write_text("# untracked, inside the member\n")
+    (workspace / "hatch" / "dist").mkdir()
+    (workspace / "hatch" / "dist" / "old.whl").write_text("")
+    config = workspace / ".git" / "config"
+    config.write_text(
+        config.read_text() + '[http "https://github.com/"]\n\textraheader = AUTHORIZATION: x\n'
+    )
+
+    member = private_copy(workspace / "hatch", tmp_path / "copy", workspace / "hatch" / "dist")
+
+    assert member == tmp_path / "copy" / "workspace" / "hatch"
+    described = subprocess.run(
+        ["git", "describe", "--tags"], cwd=member, capture_output=True, text=True, check=True
+    )
+    assert described.stdout.strip() == "v2.3.4"  # the root's tag, seen from the member
+    assert (member.parent / "flit" / "pyproject.toml").is_file()  # tracked, outside: copied
+    assert not (member.parent / "notes.txt").exists()  # untracked, outside: left out
+    assert (member / "generated.py").is_file()  # the member's folder whole
+    assert not (member / "dist").exists()
+    assert "extraheader" not in (member.parent / ".git" / "config").read_text()
