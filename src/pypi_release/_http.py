@@ -118,6 +118,16 @@ def within(seconds: float, call: Callable[[], T], *, what: str) -> T:
     return outcome[0]
 
 
+def use_system_trust_store() -> None:
+    """Verify TLS with the system's CA store, SSL_CERT_FILE and SSL_CERT_DIR included, as pip
+    and uv do (truststore): requests alone trusts certifi's bundle only, which fails behind a
+    company's TLS-intercepting proxy or with an index under a private CA. REQUESTS_CA_BUNDLE
+    keeps working (requests hands it to the same context)."""
+    import truststore
+
+    truststore.inject_into_ssl()
+
+
 def session() -> requests.Session:
     import requests
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import _credentials, _gate, _secrets
+from . import _credentials, _gate, _http, _secrets
 from ._console import Console
 from ._context import RunContext, read_context
 from ._credentials import CredentialPlan, Credentials
@@ -65,6 +65,7 @@ def release(
     # Registered (and so masked) before anything can print: even an invalid-input message
     # must not show a token.
     _secrets.from_environment(environ, secret_variables())
+    _http.use_system_trust_store()  # before any request: index, GitHub, OIDC, Sigstore
     record = RunRecord(context=context)
     try:
         _run_phases(environ, overrides, console, record)

@@ -113,3 +113,24 @@ def test_a_file_an_earlier_step_left_is_in_the_sdist_and_said_so(
     assert "not tracked by git: src/prt_hatch_sample/leftover.py" in said
     assert "changed since HEAD: README.md" in said
     assert "PKG-INFO" not in said  # what the backend writes itself is not reported
+
+
+def test_an_index_behind_a_private_ca_is_trusted_through_ssl_cert_file(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    from tests.support.loopback import forward, serve
+    from tests.support.private_ca import private_ca
+
+    ca = private_ca(tmp_path / "ca")
+    workspace = make_workspace(tmp_path, "hatch")
+    with serve(lambda request: forward(request, index.upload_url), tls=ca.server) as url:
+        inputs = token_inputs(index, **{"repository-url": f"{url}/"})
+        untrusted = run_action(workspace, {**inputs, "retry-attempts": "1"})
+        run = run_action(workspace, inputs, env={"SSL_CERT_FILE": str(ca.ca_file)})
+
+    assert untrusted.returncode == 1  # the CA is nobody's but the test's
+    assert "CERTIFICATE_VERIFY_FAILED" in untrusted.log or "SSLError" in untrusted.log
+    assert run.returncode == 0, run.log
+    assert index.files() == ["prt_hatch_sample-1.0.0-py3-none-any.whl",
+                             "prt_hatch_sample-1.0.0.tar.gz"]  # fmt: skip
+    assert "Verified prt_hatch_sample-1.0.0.tar.gz" in run.stdout  # the listing, over TLS too

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,8 +62,9 @@ def forward(request: Request, base_url: str) -> Response:
 
 
 @contextmanager
-def serve(route: Route) -> Iterator[str]:
-    """Serve `route` on a free loopback port; yields the base URL (no trailing slash)."""
+def serve(route: Route, tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Serve `route` on a free loopback port; yields the base URL (no trailing slash).
+    `tls`: served over https with that server context."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -97,10 +99,12 @@ def serve(route: Route) -> Iterator[str]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
