@@ -110,7 +110,29 @@ def main(image: str) -> int:
                 dry_run_with_checkout_v4(image, layout, github, trusted)
             with runner_layout("hostile", checkout="v6") as layout:
                 release_with_checkout_v6(image, layout, index, github, sigstore, trusted, root)
+            with runner_layout("monorepo", checkout="v6") as layout:
+                monorepo_member_from_the_root_tag(image, layout, github, trusted)
     return 0
+
+
+def monorepo_member_from_the_root_tag(
+    image: str, layout: RunnerLayout, github: FakeGitHub, trusted: FakeTrustedIndex
+) -> None:
+    """A member in member/ versioned by hatch-vcs from the repository root's tag, built as
+    the unprivileged user in the private copy (which must hold the whole work tree)."""
+    subprocess.run(
+        ["git", "-c", "safe.directory=*", "tag", "v1.2.3"], cwd=layout.workspace, check=True
+    )
+    inputs = {"path": "member", "dry-run": "true", "environment": "", "check-tag": "false",
+              "repository-url": trusted.upload_url}  # fmt: skip
+    done, _ = run_as_the_runner_does(image, layout, inputs, github.runner_env())
+    print(done.stdout + done.stderr)
+    assert_runner_safe(done.stdout, done.stderr, [REQUEST_TOKEN])
+    assert done.returncode == 0, f"the container exited {done.returncode}"
+    assert "The build runs as uid 65534 in a private copy" in done.stdout
+    assert "Built prt_vcs_member-1.2.3.tar.gz" in done.stdout, "the root's tag"
+    assert "Built prt_vcs_member-1.2.3-py3-none-any.whl" in done.stdout
+    print("test-container: a monorepo member built from its repository's tag, as uid 65534.")
 
 
 def release_with_checkout_v6(

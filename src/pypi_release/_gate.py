@@ -83,7 +83,11 @@ def _binding_from_token(environment: str, claims: Mapping[str, Any]) -> Check:
         return Check(
             ENVIRONMENT, "failed",
             f"This job runs in environment {claim!r}, not {environment!r}.",
-            environment_yaml(environment) + f"\nor set the input environment: {claim}",
+            # Moving from the standard action (whose docs name the environment `pypi`): this
+            # one line is the usual fix, so it comes first.
+            f"If {claim!r} is your protected release environment, add this line to the "
+            f"step's inputs:\n  with:\n    environment: {claim}\nOtherwise run the job in "
+            f"{environment!r}:\n" + environment_yaml(environment),
         )  # fmt: skip
     return Check(ENVIRONMENT, "passed", f"the job's OIDC token says environment {claim!r}")
 

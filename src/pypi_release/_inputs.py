@@ -531,6 +531,15 @@ def read_inputs(
     if scalars["build_mode"] == "auto":
         if packages_dir_given:
             publish_only = "packages-dir"
+            folder = resolve_in("packages-dir", raw["dist-dir"], place)
+            if not folder.is_dir():
+                raise InputError(
+                    "packages-dir", raw["dist-dir"],
+                    "does not exist, and packages-dir names the files to publish (nothing is "
+                    "built)",
+                    hint="Download the distributions into it first (actions/download-artifact)"
+                    ", or set build: true to build into it.",
+                )  # fmt: skip
         elif publishes_only(raw["path"], raw["dist-dir"], place):
             publish_only = "no project"
         scalars["build_mode"] = "false" if publish_only else "true"

@@ -117,7 +117,7 @@ def _empty(dist: Path) -> None:
 
 CASES = [
     Case("skip-existing-maybe", {"skip-existing": "maybe"}, ("'skip-existing'", "true or false")),
-    Case("build-yes", {"build": "yes"}, ("'build'", "true or false")),
+    Case("build-yes", {"build": "yes"}, ("'build'", "Accepted values: auto (", "sdist (")),
     Case("dry-run-1", {"dry-run": "1"}, ("'dry-run'", "true or false")),
     Case("verify-metadata-typo", {"verify-metadata": "ture"}, ("'verify-metadata'", "'ture'", "strict")),
     Case("index-rules-unknown", {"index-rules": "warehouse"}, ("'index-rules'", "auto", "pypi", "none")),

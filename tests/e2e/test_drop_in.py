@@ -48,8 +48,8 @@ def test_the_standard_two_job_layout_publishes_with_only_uses_changed(
         "prt_hatch_sample-1.0.0-py3-none-any.whl",
         "prt_hatch_sample-1.0.0.tar.gz",
     ]
-    assert "No project to build" in run.stdout
-    assert "publishing them, as with build: false" in run.stdout
+    assert "packages-dir given: publishing the files in" in run.stdout
+    assert "nothing is built" in run.stdout
     for name in index.files():
         data = (index.packages / name).read_bytes()
         assert f"md5 {hashlib.md5(data, usedforsecurity=False).hexdigest()}" in run.stdout
@@ -67,13 +67,21 @@ def test_packages_dir_is_dist_dir_and_both_differently_is_one_error(
     both = run_action(
         workspace, {"packages-dir": "wheelhouse", "dist-dir": "out", "dry-run": "true"}
     )
-    alone = run_action(workspace, {"packages-dir": "wheelhouse", "dry-run": "true"})
+    missing = run_action(workspace, {"packages-dir": "wheelhouse", "dry-run": "true"})
+    built = run_action(
+        workspace, {"packages-dir": "wheelhouse", "build": "true", "dry-run": "true"}
+    )
 
     assert both.returncode == 1
     (error,) = error_lines(both)
     assert "Input 'packages-dir'" in error
     assert "give only one of them" in error
-    assert alone.returncode == 0, alone.log
+    # packages-dir names files to publish: a missing folder is the error, not a build.
+    assert missing.returncode == 1
+    (error,) = error_lines(missing)
+    assert "Input 'packages-dir': does not exist" in error
+    assert "build: true" in error  # the way to build into it instead
+    assert built.returncode == 0, built.log
     assert (workspace / "wheelhouse" / "prt_hatch_sample-1.0.0.tar.gz").is_file()
 
 

@@ -106,7 +106,11 @@ def test_a_job_in_another_environment_is_refused(tmp_path: Path, trusted: FakeTr
         run = release(workspace, github, trusted)
 
     assert run.returncode == 1
-    assert "runs in environment 'staging', not 'deploy'" in only_error(run)
+    message = only_error(run)
+    assert "runs in environment 'staging', not 'deploy'" in message
+    # The migrant's fix (the standard action's docs name the environment `pypi`) leads.
+    first = message.index("with:\n    environment: staging")
+    assert first < message.index("environment: deploy")
     assert trusted.index.files() == []
 
 

@@ -15,23 +15,6 @@ from tests.support.index import IndexServer, pip_install
 
 pytestmark = pytest.mark.e2e
 
-MEMBER = """[build-system]
-requires = ["hatchling", "hatch-vcs"]
-build-backend = "hatchling.build"
-
-[project]
-name = "prt-vcs-member"
-dynamic = ["version"]
-requires-python = ">=3.8"
-
-[tool.hatch.version]
-source = "vcs"
-raw-options = { root = ".." }
-
-[tool.hatch.build.targets.wheel]
-packages = ["src/prt_vcs_member"]
-"""
-
 
 def git(workspace: Path, *args: str) -> None:
     env = {**os.environ, "GIT_COMMITTER_DATE": "2026-01-02T03:04:05Z"}
@@ -42,15 +25,7 @@ def git(workspace: Path, *args: str) -> None:
 
 
 def monorepo(tmp_path: Path) -> Path:
-    workspace = tmp_path / "workspace"
-    member = workspace / "member"
-    (member / "src" / "prt_vcs_member").mkdir(parents=True)
-    (member / "src" / "prt_vcs_member" / "__init__.py").write_text("NAME = 'member'\n")
-    (member / "pyproject.toml").write_text(MEMBER)
-    (workspace / "README.md").write_text("The repository's root: the tag is here.\n")
-    git(workspace, "init", "-q")
-    git(workspace, "add", "-A")
-    git(workspace, "commit", "-qm", "init")
+    workspace = make_workspace(tmp_path, "monorepo")
     git(workspace, "tag", "v1.2.3")
     return workspace
 
