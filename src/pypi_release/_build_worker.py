@@ -277,14 +277,8 @@ def build_project(
 def _readable(error: BuildError, runner: _BackendRunner) -> BuildError:
     message = runner.readable(error.message)
     if _NO_COMPILER.search(message):
-        return BuildError(
-            runner.readable(
-                error.message.replace(
-                    " failed: ", " failed: it compiles code, and there is no compiler here: ", 1
-                )
-            ),
-            hint=NO_COMPILER_HINT,
-        )
+        said = " failed: it compiles code, and there is no compiler here: "
+        return BuildError(message.replace(" failed: ", said, 1), hint=NO_COMPILER_HINT)
     return BuildError(message, hint=runner.readable(error.hint))
 
 

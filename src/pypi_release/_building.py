@@ -289,13 +289,9 @@ def private_copy(project: Path, into: Path, dist_dir: Path) -> Path:
 
 
 def _tracked_files(top: Path) -> list[str]:
-    done = subprocess.run(
-        ["git", "-c", "safe.directory=*", "-C", str(top), "ls-files", "-z", "--cached"],
-        capture_output=True, timeout=120, check=False,
-    )  # fmt: skip
-    names = done.stdout.decode(errors="surrogateescape").split("\0") if not done.returncode else []
+    names = _git_lines(top, "ls-files", "--cached") or []
     # Only regular files and links that exist (a deleted one is still in the index).
-    return [n for n in names if n and os.path.lexists(top / n) and not (top / n).is_dir()]
+    return [n for n in names if os.path.lexists(top / n) and not (top / n).is_dir()]
 
 
 def _relay(
@@ -307,14 +303,19 @@ def _relay(
     error = hint = ""
     grouped = False
     assert process.stdout is not None
+
+    def readable(text: str) -> str:
+        for private, name in shown.items():
+            text = text.replace(private, name)
+        return text
+
     for raw in process.stdout:
         try:
             event = json.loads(raw)
             kind, text = str(event["kind"]), str(event.get("text", ""))[:10_000]
         except (ValueError, KeyError, TypeError):
             kind, text = "output", raw.rstrip("\n")[:10_000]
-        for private, readable in shown.items():
-            text = text.replace(private, readable)
+        text = readable(text)
         if kind == "group" and not grouped:
             console.open_group(text)
             grouped = True
@@ -322,9 +323,7 @@ def _relay(
             console.close_group()
             grouped = False
         elif kind == "error":
-            error, hint = text, str(event.get("hint", ""))[:10_000]
-            for private, readable in shown.items():
-                hint = hint.replace(private, readable)
+            error, hint = text, readable(str(event.get("hint", ""))[:10_000])
         else:
             if kind == "output":
                 tail.append(text)
@@ -425,7 +424,8 @@ def _git_lines(path: Path, *args: str) -> list[str] | None:
         return None
     if done.returncode:
         return None
-    return [n for n in done.stdout.decode(errors="replace").split("\0") if n]
+    # surrogateescape: a name that is not UTF-8 still names its file (private_copy copies it)
+    return [n for n in done.stdout.decode(errors="surrogateescape").split("\0") if n]
 
 
 def compare_sdist_with_git(project: Path, sdist: Path, console: Console) -> None:
@@ -440,9 +440,9 @@ def compare_sdist_with_git(project: Path, sdist: Path, console: Console) -> None
     changed = _git_lines(project, "diff", "--name-only", "--relative", "HEAD")
     if tracked is None or changed is None:
         return  # not a git checkout with a commit: nothing to compare with
-    files = sdist_files(sdist)
-    untracked = [f for f in files if f not in set(tracked) and not _GENERATED.fullmatch(f)]
-    modified = [f for f in files if f in set(changed)]
+    files, in_git, differ = sdist_files(sdist), set(tracked), set(changed)
+    untracked = [f for f in files if f not in in_git and not _GENERATED.fullmatch(f)]
+    modified = [f for f in files if f in differ]
     version = sdist.name.removesuffix(".tar.gz").rpartition("-")[2]
     if built_from_changed_tree(version):
         everywhere = _git_lines(project, "diff", "--name-only", "HEAD", ":/") or changed

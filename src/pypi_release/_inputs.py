@@ -381,30 +381,41 @@ def publishes_only(path_text: str, dist_text: str, workspace: Workspace) -> bool
     )
 
 
-def parse_dist_dir(
-    text: str, workspace: Workspace, *, must_exist: bool, mode: str = "false"
-) -> Path:
-    resolved = resolve_in("dist-dir", text, workspace)
+# Why the dist folder must already exist, and what to say when it does not: the input that
+# named it, the problem, the fix.
+_MISSING_DIST_DIR = {
+    "false": (
+        "dist-dir", "does not exist, and build is false so nothing would be published",
+        "Download the distributions into it first (actions/download-artifact), or set "
+        "build: true.",
+    ),
+    "sdist": (
+        "dist-dir", "does not exist, and build: sdist publishes the wheels in it",
+        "Download the wheel artifacts into it first (actions/download-artifact), or set "
+        "build: true.",
+    ),
+    "packages-dir": (
+        "packages-dir",
+        "does not exist, and packages-dir names the files to publish (nothing is built)",
+        "Download the distributions into it first (actions/download-artifact), or set "
+        "build: true to build into it.",
+    ),
+}  # fmt: skip
+
+
+def parse_dist_dir(text: str, workspace: Workspace, *, must_exist: str = "") -> Path:
+    """The dist folder; `must_exist` (a key of _MISSING_DIST_DIR) when it is read from."""
+    name = _MISSING_DIST_DIR[must_exist][0] if must_exist else "dist-dir"
+    resolved = resolve_in(name, text, workspace)
     blocked = next((p for p in (resolved, *resolved.parents) if p.exists()), None)
     if blocked is not None and not blocked.is_dir():
         raise InputError(
-            "dist-dir", text, f"is{'' if blocked == resolved else ' under'} a file, not a folder",
+            name, text, f"is{'' if blocked == resolved else ' under'} a file, not a folder",
             hint="Name a folder.",
         )  # fmt: skip
-    if must_exist and not resolved.is_dir() and mode == "sdist":
-        raise InputError(
-            "dist-dir", text, "does not exist, and build: sdist publishes the wheels in it",
-            hint="Download the wheel artifacts into it first (actions/download-artifact), "
-            "or set build: true.",
-        )  # fmt: skip
     if must_exist and not resolved.is_dir():
-        raise InputError(
-            "dist-dir",
-            text,
-            "does not exist, and build is false so nothing would be published",
-            hint="Download the distributions into it first (actions/download-artifact), "
-            "or set build: true.",
-        )
+        _, problem, fix = _MISSING_DIST_DIR[must_exist]
+        raise InputError(name, text, problem, hint=fix)
     return resolved
 
 
@@ -416,7 +427,7 @@ def _paths_in(text: str, workspace: Workspace, scalars: Mapping[str, Any]) -> tu
 def _dist_dir_in(text: str, workspace: Workspace, scalars: Mapping[str, Any]) -> Path:
     # build: sdist publishes the wheels already there: the folder must exist too.
     mode = scalars["build_mode"]
-    return parse_dist_dir(text or "dist", workspace, must_exist=mode != "true", mode=mode)
+    return parse_dist_dir(text or "dist", workspace, must_exist="" if mode == "true" else mode)
 
 
 ScalarParser = Callable[[str, str], Any]
@@ -531,15 +542,7 @@ def read_inputs(
     if scalars["build_mode"] == "auto":
         if packages_dir_given:
             publish_only = "packages-dir"
-            folder = resolve_in("packages-dir", raw["dist-dir"], place)
-            if not folder.is_dir():
-                raise InputError(
-                    "packages-dir", raw["dist-dir"],
-                    "does not exist, and packages-dir names the files to publish (nothing is "
-                    "built)",
-                    hint="Download the distributions into it first (actions/download-artifact)"
-                    ", or set build: true to build into it.",
-                )  # fmt: skip
+            parse_dist_dir(raw["dist-dir"], place, must_exist="packages-dir")
         elif publishes_only(raw["path"], raw["dist-dir"], place):
             publish_only = "no project"
         scalars["build_mode"] = "false" if publish_only else "true"

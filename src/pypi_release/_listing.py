@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -167,24 +168,26 @@ class IndexReader:
     def _get(self, url: str, **headers: str) -> requests.Response:
         """GET, following redirects only within the index's origin (scheme, host, port): a
         listing from elsewhere would compare our files with someone else's."""
-        for _ in range(5):
-            response = _http.request(
-                self._http, "GET", url, headers=headers, what="the index's listing",
+
+        def send(hop: str) -> requests.Response:  # its body read within _http's bounds
+            return _http.request(
+                self._http, "GET", hop, headers=headers, what="the index's listing",
                 console=self._console, policy=self._policy, allow_redirects=False,
             )  # fmt: skip
-            if not (response.is_redirect and response.headers.get("Location")):
-                return response  # its body read within _http's bounds
-            target = urljoin(url, response.headers["Location"])
-            response.close()
-            if origin(target) != origin(url):
+
+        try:
+            return _follow(url, send, frozenset({origin(url)}))
+        except _Redirected as refused:
+            if refused.target is None:
                 raise IndexAnswerError(
-                    f"The index's listing at {url} redirected to another origin: "
-                    f"{origin(target)} ({target[:300]}).",
-                    hint="Listings are read only from the index itself. Set index-url to the "
-                    "index's own simple API.",
-                )
-            url = target
-        raise IndexAnswerError(f"The index's listing at {url} redirects in a loop.")
+                    f"The index's listing at {refused.hop} redirects in a loop."
+                ) from None
+            raise IndexAnswerError(
+                f"The index's listing at {refused.hop} redirected to another origin: "
+                f"{origin(refused.target)} ({refused.target[:300]}).",
+                hint="Listings are read only from the index itself. Set index-url to the "
+                "index's own simple API.",
+            ) from None
 
     def _simple_root(self) -> str | None:
         """Which simple index belongs to the upload URL (asked once)."""
@@ -244,35 +247,59 @@ class IndexReader:
         at most `limit` bytes, only from the index's own origins (redirects included).
         Returns "" when done, else why not (one sentence, for the log)."""
         url = listing.urls.get(filename, "")
-        allowed = self._index.file_origins(listing.source)
+        if not url.startswith(("http://", "https://")):
+            return "the listing gives no download URL for it"
         # An upload's own pace: the small answers' deadline plus the size at 100 KiB/s.
         seconds = self._policy.deadline + limit / (100 * 1024)
-        for _ in range(5):
-            if not url.startswith(("http://", "https://")):
-                return "the listing gives no download URL for it"
-            if origin(url) not in allowed:
-                return f"its URL is not on the index's origin ({origin(url)})"
-            try:
-                response = _http.within(
-                    self._policy.deadline,
-                    lambda u=url: self._http.get(  # type: ignore[misc]
-                        u, stream=True, allow_redirects=False, timeout=self._policy.timeout
-                    ),
-                    what="the index's file",
-                )
-                if response.is_redirect and response.headers.get("Location"):
-                    url = urljoin(url, response.headers["Location"])
-                    response.close()
-                    continue
-                if response.status_code != 200:
-                    response.close()
-                    return f"the index answered {response.status_code} for it"
-                _http.save_bounded(
-                    response, destination, limit, what="the index's file", seconds=seconds
-                )
-                return ""
-            except IndexAnswerError:
-                return f"it is larger than {limit:,} bytes (max-file-size)"
-            except (NetworkError, requests.RequestException) as exc:
-                return f"it could not be downloaded ({type(exc).__name__})"
-        return "its URL redirects in a loop"
+
+        def send(hop: str) -> requests.Response:
+            return _http.within(
+                self._policy.deadline,
+                lambda: self._http.get(
+                    hop, stream=True, allow_redirects=False, timeout=self._policy.timeout
+                ),
+                what="the index's file",
+            )
+
+        try:
+            response = _follow(url, send, self._index.file_origins(listing.source))
+            if response.status_code != 200:
+                response.close()
+                return f"the index answered {response.status_code} for it"
+            _http.save_bounded(
+                response, destination, limit, what="the index's file", seconds=seconds
+            )
+            return ""
+        except _Redirected as refused:
+            if refused.target is None:
+                return "its URL redirects in a loop"
+            return f"its URL is not on the index's origin ({origin(refused.target)})"
+        except IndexAnswerError:
+            return f"it is larger than {limit:,} bytes (max-file-size)"
+        except (NetworkError, requests.RequestException) as exc:
+            return f"it could not be downloaded ({type(exc).__name__})"
+
+
+class _Redirected(Exception):
+    """A URL the reader will not follow: `target` on another origin, or (None) a loop."""
+
+    def __init__(self, hop: str, target: str | None) -> None:
+        super().__init__(target)
+        self.hop, self.target = hop, target
+
+
+def _follow(
+    url: str, send: Callable[[str], requests.Response], allowed: frozenset[str]
+) -> requests.Response:
+    """`send(url)`, following redirects by hand, each hop only to an `allowed` origin (the
+    first URL included), five at most; raises _Redirected otherwise."""
+    hop = url
+    for _ in range(5):
+        if origin(url) not in allowed:
+            raise _Redirected(hop, url)
+        response = send(url)
+        if not (response.is_redirect and response.headers.get("Location")):
+            return response
+        hop, url = url, urljoin(url, response.headers["Location"])
+        response.close()
+    raise _Redirected(url, None)

@@ -33,15 +33,6 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def commit(workspace: Path) -> None:
-    subprocess.run(["git", "init", "-q"], cwd=workspace, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=workspace, check=True)
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "c"],
-        cwd=workspace, check=True, env={**os.environ, "GIT_COMMITTER_DATE": "2026-01-02T03:04:05Z"},
-    )  # fmt: skip
-
-
 # -- packages-dir: publish these files ---------------------------------------------------------
 
 
@@ -120,9 +111,7 @@ def test_build_sdist_publishes_the_sdist_built_here_with_the_matrix_wheels(
     tmp_path: Path, index: IndexServer, real_release: tuple[Path, list[Path]]
 ) -> None:
     source, wheels = real_release
-    workspace = tmp_path / "workspace"
-    shutil.copytree(source, workspace)
-    commit(workspace)
+    workspace = make_workspace(tmp_path, source)  # markupsafe's source, committed
     for wheel in wheels:  # actions/download-artifact without merge-multiple: a folder each
         folder = workspace / "dist" / wheel.parent.name
         folder.mkdir(parents=True)
@@ -151,9 +140,7 @@ def test_build_sdist_refuses_wheels_of_another_version_or_none_at_all(
     tmp_path: Path, index: IndexServer, real_release: tuple[Path, list[Path]]
 ) -> None:
     source, _wheels = real_release
-    workspace = tmp_path / "workspace"
-    shutil.copytree(source, workspace)
-    commit(workspace)
+    workspace = make_workspace(tmp_path, source)
     (workspace / "dist").mkdir()
 
     none = run_action(workspace, token_inputs(index, build="sdist"), ref="refs/tags/3.0.3")
@@ -189,11 +176,11 @@ C_PROJECT = {
 def test_a_compiled_extension_without_a_compiler_names_the_way_out(
     tmp_path: Path, index: IndexServer
 ) -> None:
-    workspace = tmp_path / "workspace"
+    project = tmp_path / "c-project"
     for name, text in C_PROJECT.items():
-        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
-        (workspace / name).write_text(text)
-    commit(workspace)
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+    workspace = make_workspace(tmp_path, project)
     # The image has no compiler: a PATH with git (and no gcc) stands for it.
     bare = tmp_path / "bin"
     bare.mkdir()

@@ -29,6 +29,14 @@ def token_inputs(index: IndexServer, **more: str) -> dict[str, str]:
     }  # fmt: skip
 
 
+def released(tmp_path: Path, index: IndexServer, sample: str = "setuptools") -> Path:
+    """`sample`, committed and released to `index` by the action."""
+    workspace = make_workspace(tmp_path, sample)
+    first = run_action(workspace, token_inputs(index))
+    assert first.returncode == 0, first.log
+    return workspace
+
+
 def on_index(index: IndexServer) -> dict[str, tuple[int, str]]:
     """Each file the index stores: when it was written, and its sha256."""
     return {
@@ -53,9 +61,7 @@ def on_index(index: IndexServer) -> dict[str, tuple[int, str]]:
 def test_a_rebuilt_release_is_recognised_by_content_and_nothing_goes_up_twice(
     tmp_path: Path, index: IndexServer, sample: str, stem: str
 ) -> None:
-    workspace = make_workspace(tmp_path, sample)
-    first = run_action(workspace, token_inputs(index))
-    assert first.returncode == 0, first.log
+    workspace = released(tmp_path, index, sample)
     held = on_index(index)
     sdist, wheel = f"{stem}-1.0.0.tar.gz", f"{stem}-1.0.0-py3-none-any.whl"
     assert sorted(held) == sorted([sdist, wheel])
@@ -76,8 +82,7 @@ def test_a_rebuilt_release_is_recognised_by_content_and_nothing_goes_up_twice(
 def test_a_rebuilt_release_without_skip_existing_says_it_looks_done(
     tmp_path: Path, index: IndexServer
 ) -> None:
-    workspace = make_workspace(tmp_path, "setuptools")
-    assert run_action(workspace, token_inputs(index)).returncode == 0
+    workspace = released(tmp_path, index)
     held = on_index(index)
 
     again = run_action(workspace, token_inputs(index), env=LATER)
@@ -113,8 +118,7 @@ def test_with_only_the_wheel_on_the_index_the_rerun_uploads_the_sdist(
 def test_a_real_change_under_the_same_version_is_refused_naming_the_member(
     tmp_path: Path, index: IndexServer
 ) -> None:
-    workspace = make_workspace(tmp_path, "setuptools")
-    assert run_action(workspace, token_inputs(index)).returncode == 0
+    workspace = released(tmp_path, index)
     held = on_index(index)
     module = workspace / "src" / "prt_setuptools_sample" / "__init__.py"
     module.write_text('MESSAGE = "changed, same version"\n')
