@@ -81,15 +81,29 @@ class Attested:
 
 
 def skip_reason(
-    *, wanted: bool, trusted_publishing: bool, index_accepts: bool, environ: Mapping[str, str]
+    *,
+    wanted: bool,
+    trusted_publishing: bool,
+    index_accepts: bool,
+    environ: Mapping[str, str],
+    uploads_as: str = "with an API token",
+    in_actions: bool = True,
 ) -> str | None:
-    """Why this run makes no attestations ("" to say nothing); None when it makes them."""
+    """Why this run makes no attestations ("" to say nothing); None when it makes them.
+    `uploads_as` is how the credentials step decided the run uploads, said in its words, so
+    the two notices agree."""
     if not wanted:
         return ""
     if not trusted_publishing:
+        if not in_actions:
+            return (
+                f"No attestations were made: they are signed as a GitHub Actions workflow "
+                f"(trusted publishing), and this run uploads {uploads_as} from a terminal. "
+                "Set attestations: false to silence this."
+            )
         return (
             "No attestations were made: they need trusted publishing (the signing identity is "
-            "the job's OIDC token), and this run uploads with an API token. To get them, add "
+            f"the job's OIDC token), and this run uploads {uploads_as}. To get them, add "
             "this workflow as a trusted publisher on the index, give the job `id-token: write` "
             "and drop the password; or set attestations: false to silence this."
         )

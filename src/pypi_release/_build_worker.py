@@ -48,8 +48,8 @@ class _Events:
     def info(self, text: str) -> None:
         self._send(kind="info", text=text)
 
-    def output(self, text: str) -> None:
-        self._send(kind="output", text=text)
+    def output(self, text: str, *, noteworthy: bool = False) -> None:
+        self._send(kind="output", text=text, **({"mark": "noteworthy"} if noteworthy else {}))
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
@@ -76,6 +76,8 @@ _CAUSE = re.compile(
     re.IGNORECASE,
 )
 _CAUSE_LINES = 8
+# A warning in the words backends use ("warning: no files found", "SetuptoolsWarning: ...").
+_WARNING = re.compile(r"^\s*[\w.]*warning\s*:", re.IGNORECASE)
 # A build that needs a compiler the image does not have (on purpose: wheels with compiled
 # code for PyPI are built per platform by cibuildwheel): setuptools, meson, CMake, Rust.
 _COMPILERS = r"(?:[\w.-]*-)?(?:gcc|g\+\+|cc|c\+\+|clang|clang\+\+|gfortran)"
@@ -142,9 +144,10 @@ class _BackendRunner:
             for raw in process.stdout:
                 line = self.readable(raw.rstrip())
                 self.tail.append(line)
-                if _CAUSE.match(line):
+                cause = bool(_CAUSE.match(line))
+                if cause:
                     self.causes.append(line)
-                self._console.output(line)
+                self._console.output(line, noteworthy=cause or bool(_WARNING.match(line)))
             code = process.wait()
         if code:
             raise subprocess.CalledProcessError(code, list(cmd))

@@ -313,8 +313,10 @@ def _relay(
         try:
             event = json.loads(raw)
             kind, text = str(event["kind"]), str(event.get("text", ""))[:10_000]
-        except (ValueError, KeyError, TypeError):
-            kind, text = "output", raw.rstrip("\n")[:10_000]
+            noteworthy = event.get("mark") == "noteworthy"
+        except (ValueError, KeyError, TypeError, AttributeError):
+            event, kind, text = {}, "output", raw.rstrip("\n")[:10_000]
+            noteworthy = False
         text = readable(text)
         if kind == "group" and not grouped:
             console.open_group(text)
@@ -324,9 +326,10 @@ def _relay(
             grouped = False
         elif kind == "error":
             error, hint = text, readable(str(event.get("hint", ""))[:10_000])
+        elif kind == "output":
+            tail.append(text)
+            console.backend_output(text, noteworthy=noteworthy)
         else:
-            if kind == "output":
-                tail.append(text)
             console.quoted_line(text)
     if grouped:
         console.close_group()

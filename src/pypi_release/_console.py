@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
@@ -19,6 +20,10 @@ from . import _secrets
 
 # The runner turns only the first 4096 characters of a message into an annotation.
 _ANNOTATION_LIMIT = 4000
+# A build backend's lines on a terminal: marked as its own, and folded to the last few (and
+# at most a few that state a cause or warning) unless verbose.
+BACKEND_PREFIX = "  │ "
+_FOLD_TAIL, _FOLD_MARKED = 6, 8
 
 
 def escape_data(text: str) -> str:
@@ -55,6 +60,11 @@ class Console:
         self._group_open = False
         self._lock = threading.RLock()
         self._quote: str | None = None  # the token of the open ::stop-commands:: block
+        # A terminal's fold of a build backend's output: lines seen, the last few, and the
+        # ones that state a cause or a warning (said when our next line comes).
+        self._folded = 0
+        self._fold_tail: deque[str] = deque(maxlen=_FOLD_TAIL)
+        self._fold_marked: dict[str, None] = {}
         if in_actions:
             _secrets.subscribe(self._mask)
 
@@ -89,11 +99,55 @@ class Console:
         """A line of outside data (a build backend's output): in Actions, inside a
         `::stop-commands::` block whose token nobody else knows, so nothing in it is run."""
         with self._lock:
+            self._unfold()
             if self.in_actions and self._quote is None:
                 self._quote = secrets.token_hex(16)
                 self._raw(self._out, f"::stop-commands::{self._quote}")
             for line in self.redact(text).splitlines() or [""]:
                 self._raw(self._out, line)
+
+    def backend_output(self, text: str, *, noteworthy: bool = False) -> None:
+        """A line a build backend or an installer printed. In Actions: quoted, in the open
+        log group. On a terminal: prefixed as the backend's, so its `warning:` never reads as
+        ours; unless verbose, folded to its last lines and the `noteworthy` ones (a cause, a
+        warning), said before our next line."""
+        if self.in_actions:
+            self.quoted_line(text)
+            return
+        lines = self.redact(text).splitlines() or [""]
+        with self._lock:
+            if self.verbose:
+                for line in lines:
+                    self._raw(self._out, BACKEND_PREFIX + line)
+                return
+            for line in lines:
+                self._folded += 1
+                self._fold_tail.append(line)
+                if noteworthy:
+                    self._fold_marked.pop(line, None)
+                    self._fold_marked[line] = None
+                    if len(self._fold_marked) > _FOLD_MARKED:
+                        del self._fold_marked[next(iter(self._fold_marked))]
+
+    def _unfold(self) -> None:
+        """The folded backend output: its noteworthy lines, how many were left out, the last
+        lines."""
+        with self._lock:
+            if not self._folded:
+                return
+            tail = list(self._fold_tail)
+            marked = [line for line in self._fold_marked if line not in tail]
+            left_out = self._folded - len(tail) - len(marked)
+            self._folded = 0
+            self._fold_tail.clear()
+            self._fold_marked.clear()
+            for line in marked:
+                self._raw(self._out, BACKEND_PREFIX + line)
+            if left_out > 0:
+                lines = f"{left_out} more line{'s' * (left_out != 1)}"
+                self._raw(self._out, f"{BACKEND_PREFIX}… {lines} (--verbose shows them)")
+            for line in tail:
+                self._raw(self._out, BACKEND_PREFIX + line)
 
     def debug(self, text: str) -> None:
         if self.verbose:
@@ -112,6 +166,7 @@ class Console:
         self._group_open = True
 
     def close_group(self) -> None:
+        self._unfold()
         if self.in_actions and self._group_open:
             self._group_open = False
             self._command("::endgroup::")
@@ -154,6 +209,7 @@ class Console:
     def finish(self) -> None:
         """End an open stop-commands block, so the runner reads commands again."""
         with self._lock:
+            self._unfold()
             self._end_quote()
 
     # -- writing -----------------------------------------------------------------------------
@@ -166,6 +222,7 @@ class Console:
 
     def _text(self, stream: TextIO, line: str) -> None:
         with self._lock:
+            self._unfold()
             self._raw(stream, line)
 
     def _end_quote(self) -> None:

@@ -97,6 +97,20 @@ def _no_oidc_reason(context: RunContext) -> str:
     return "the job cannot get an OIDC token: it lacks `id-token: write`"
 
 
+def _no_token_on_a_terminal(url: str, mode: str) -> str:
+    """Outside GitHub Actions the token comes from the environment, never from YAML."""
+    why = (
+        "--trusted-publishing always needs a GitHub Actions job's OIDC token"
+        if mode == "always"
+        else "trusted publishing works only in GitHub Actions"
+    )
+    return (
+        f"No token for {url}: TWINE_PASSWORD is not set, and {why}.\n"
+        "Export TWINE_PASSWORD=<an API token for the project> (and TWINE_USERNAME for a user "
+        "other than __token__), or run with --dry-run to build and check without uploading."
+    )
+
+
 def plan_credentials(
     inputs: Inputs, context: RunContext, environ: Mapping[str, str]
 ) -> CredentialPlan:
@@ -126,6 +140,9 @@ def plan_credentials(
     # no credential and no way to mint one, try without; a refusal then says what to pass.
     # Not when trusted publishing is meant or explained: a job that can mint, one that must
     # ("always"), a fork's pull request (its error says why it cannot).
+    on_a_terminal = not context.in_actions and context.id_token_request is None
+    if on_a_terminal and (inputs.index.is_pypi or mode == "always"):
+        raise AuthError(_no_token_on_a_terminal(inputs.repository_url, mode))
     wants_minting = context.id_token_request is not None or context.from_fork or mode == "always"
     if not inputs.index.is_pypi and (mode == "never" or not wants_minting):
         return CredentialPlan(anonymous(), trusted_publishing=False)

@@ -56,7 +56,7 @@ def url_problem(url: str) -> tuple[str, str] | None:
             "carries credentials (user:password@), which would be printed and sent to every "
             "request",
             "Remove them from the URL: give the user name in the 'user' input and the token in "
-            "'password' (a secret).",
+            "the 'password' input (a secret).",
         )
     return None
 

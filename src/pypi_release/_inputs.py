@@ -254,33 +254,43 @@ def _mode(name: str, text: str, modes: dict[str, str]) -> str:
     return mode
 
 
-def parse_build(name: str, text: str) -> str:
-    return _mode(name, text, {
+# The inputs that take one of a few words: each word with what it means. The parsers, the
+# command line's choices and the docs test (every description names the same words) read it.
+MODES: dict[str, dict[str, str]] = {
+    "build": {
         "auto": "build, unless packages-dir is given or there is no project to build",
         "true": "always build", "false": "publish dist-dir as it is",
         "sdist": "build the sdist, publish it with the wheels in dist-dir",
-    })  # fmt: skip
+    },
+    "verify-metadata": {
+        "true": "refuse what the index refuses, warn on what twine's strict mode adds",
+        "strict": "refuse both", "false": "skip the metadata checks",
+    },
+    "index-rules": {
+        "auto": "PyPI's rules for PyPI and TestPyPI", "pypi": "PyPI's rules for any index",
+        "none": "only what every index requires",
+    },
+    "trusted-publishing": {
+        "auto": "use it when no token is given and the job can get an OIDC token",
+        "always": "fail without it", "never": "API token only",
+    },
+}  # fmt: skip
+
+
+def parse_build(name: str, text: str) -> str:
+    return _mode(name, text, MODES["build"])
 
 
 def parse_trusted_publishing(name: str, text: str) -> str:
-    return _mode(name, text, {
-        "auto": "use it when no token is given and the job can get an OIDC token",
-        "always": "fail without it", "never": "API token only",
-    })  # fmt: skip
+    return _mode(name, text, MODES["trusted-publishing"])
 
 
 def parse_verify_metadata(name: str, text: str) -> str:
-    return _mode(name, text, {
-        "true": "refuse what the index refuses, warn on what twine's strict mode adds",
-        "strict": "refuse both", "false": "skip the metadata checks",
-    })  # fmt: skip
+    return _mode(name, text, MODES["verify-metadata"])
 
 
 def parse_index_rules(name: str, text: str) -> str:
-    return _mode(name, text, {
-        "auto": "PyPI's rules for PyPI and TestPyPI", "pypi": "PyPI's rules for any index",
-        "none": "only what every index requires",
-    })  # fmt: skip
+    return _mode(name, text, MODES["index-rules"])
 
 
 def parse_environment(name: str, text: str) -> str:
@@ -348,15 +358,21 @@ def parse_project_paths(text: str, workspace: Workspace) -> tuple[Path, ...]:
             raise InputError(
                 "path",
                 entry,
-                "is not a directory in the workspace",
-                hint="Paths are relative to the workspace root; did actions/checkout run first?",
+                "is not a directory in the workspace"
+                if workspace.confined
+                else "is not a directory",
+                hint="Paths are relative to the workspace root; did actions/checkout run first?"
+                if workspace.confined
+                else f"Paths are relative to the current folder ({workspace.root}).",
             )
         if not any((resolved / marker).is_file() for marker in _PROJECT_MARKERS):
             raise InputError(
                 "path",
                 entry,
                 "is not a Python project (no pyproject.toml or setup.py there)",
-                hint="Point 'path' at the folder that holds pyproject.toml.",
+                hint="Point 'path' at the folder that holds pyproject.toml."
+                if workspace.confined
+                else "Give the folder that holds pyproject.toml.",
             )
     return tuple(seen)
 
@@ -565,6 +581,14 @@ def _given(name: str, environ: Mapping[str, str], overrides: Mapping[str, str] |
     if (overrides or {}).get(name, "").strip():
         return True
     return any(environ.get(variable, "").strip() for variable in env_names(name))
+
+
+def check_value(name: str, text: str) -> None:
+    """Raise the InputError `name`'s parser raises for `text` (the inputs read without the
+    workspace: the command line checks each option's value as it reads it)."""
+    for f in fields(Inputs):
+        if f.metadata.get("input") == name and "parse" in f.metadata:
+            f.metadata["parse"](name, text)
 
 
 def boolean_inputs() -> frozenset[str]:

@@ -338,9 +338,12 @@ def _attest(
     verify it; none when the run cannot make them (a notice says why)."""
     from ._attesting import attest_release, load_trust, skip_reason
 
+    anonymous = plan.token is not None and not plan.token.password
     reason = skip_reason(
         wanted=inputs.attestations, trusted_publishing=plan.trusted_publishing,
         index_accepts=inputs.index.accepts_attestations, environ=environ,
+        uploads_as="without credentials" if anonymous else "with an API token",
+        in_actions=context.in_actions,
     )  # fmt: skip
     todo = [d for d in release.distributions if d.filename not in identical]
     if reason is not None or not todo:

@@ -302,6 +302,10 @@ def test_an_index_open_for_anonymous_uploads_needs_no_dummy_password(tmp_path: P
         assert run.returncode == 0, run.log
         assert "uploading to" in run.stdout
         assert "anonymously" in run.stdout
+        # The notices agree with that decision: no word of an API token.
+        (notice,) = [n for n in run.annotations("notice") if "No attestations" in n]
+        assert "this run uploads without credentials" in notice
+        assert "API token" not in notice
         assert open_index.files() == [
             "prt_hatch_sample-1.0.0-py3-none-any.whl",
             "prt_hatch_sample-1.0.0.tar.gz",

@@ -214,6 +214,13 @@ def test_why_no_attestations_are_made() -> None:
     assert skip_reason(**{**on, "wanted": False}) == ""  # type: ignore[arg-type]
     assert "need trusted publishing" in str(skip_reason(**{**on, "trusted_publishing": False}))  # type: ignore[arg-type]
     assert "only PyPI and TestPyPI" in str(skip_reason(**{**on, "index_accepts": False}))  # type: ignore[arg-type]
+    # Said as the credentials step decided, to the reader in front of it.
+    anonymous = {**on, "trusted_publishing": False, "uploads_as": "without credentials"}
+    assert "this run uploads without credentials" in str(skip_reason(**anonymous))  # type: ignore[arg-type]
+    assert "API token" not in str(skip_reason(**anonymous))  # type: ignore[arg-type]
+    terminal = str(skip_reason(**{**anonymous, "in_actions": False}))  # type: ignore[arg-type]
+    assert "from a terminal" in terminal
+    assert "id-token" not in terminal
     other_sigstore = {
         **on,
         "index_accepts": False,

@@ -21,16 +21,72 @@ def test_options_are_made_from_action_yml_without_secrets() -> None:
     assert "--password" not in help_text
 
 
-def test_unknown_values_are_refused_like_the_action_refuses_them(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "pypi_release", "--repository-url", "pypi.org", str(tmp_path)],
-        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "GITHUB_ACTIONS": ""},
-    )  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        # the input's own parser judges the value, as the action's input is judged
+        (["--repository-url", "pypi.org"], "argument --repository-url: is not an http(s) URL"),
+        (
+            ["--repository-url", "https://u:p@x.example/"],
+            "in --user and the token in TWINE_PASSWORD",
+        ),
+        (["--verify-metadata", "yes"], "argument --verify-metadata: invalid choice: 'yes'"),
+        (["--build", "maybe"], "argument --build: invalid choice: 'maybe'"),
+        (["--max-file-size", "10x"], "argument --max-file-size: is not a size (got '10x')"),
+        (["--upload-concurrency", "0"], "must be a whole number from 1 to 16"),
+        # a folder that is not there, and the flag written with a value
+        (["nothere"], "Option PATH: is not a directory (got 'nothere')"),
+        (["--dry-run", "true"], "--dry-run takes no value, so 'true' was read as a PATH"),
+        (["--dist-dir", "pyproject.toml/dist", "."], "Option --dist-dir: is under a file"),
+    ],
+)
+def test_every_usage_mistake_is_one_line_and_exits_2(
+    args: list[str], said: str, tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\nversion = '1'\n")
+
+    done = cli(*args, cwd=tmp_path)
+
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1, done.stderr  # one line
+    assert done.stderr.startswith("pypi-release: ")
+    assert said in done.stderr
+    # Worded for the terminal: options, never the action's inputs or YAML.
+    assert "Input '" not in done.stderr
+    assert "'password'" not in done.stderr
+    assert "with:" not in done.stderr
+    assert "checkout" not in done.stderr
+
+
+def test_help_speaks_of_options_and_the_environment_not_of_the_workflow() -> None:
+    help_text = " ".join(build_parser(load_input_specs()).format_help().split())
+
+    assert "TWINE_PASSWORD" in help_text
+    for workflow_word in ('"true"', "password is empty", "workspace", "with:", "step's env"):
+        assert workflow_word not in help_text, workflow_word
+    # the modes are choices, with their words
+    assert "--verify-metadata {true,strict,false}" in help_text
+    assert "--build [{auto,true,false,sdist}]" in help_text
+    assert "(default: off)" in help_text
+    assert "(default: 100MiB)" in help_text
+
+
+def test_without_a_token_a_terminal_is_told_which_variable_to_set(tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+
+    done = cli(str(workspace), cwd=tmp_path)
 
     assert done.returncode == 1
-    # Worded for the terminal: the option, not the action's input.
-    assert "error: Invalid input: Option --repository-url" in done.stderr
-    assert "Input '" not in done.stderr
+    assert "TWINE_PASSWORD is not set, and trusted publishing works only in GitHub Actions" in (
+        done.stderr
+    )
+    assert "Export TWINE_PASSWORD=" in done.stderr
+    assert "--dry-run" in done.stderr
+    for yaml_word in ("permissions:", "id-token", "secrets.", "password:", "--dry-run true"):
+        assert yaml_word not in done.stdout + done.stderr, yaml_word
+    assert "TWINE_PASSWORD is empty" not in done.stderr
+    assert not (workspace / "dist").exists()  # refused before the build
 
 
 @pytest.mark.e2e
@@ -84,6 +140,7 @@ def test_a_mistyped_or_shortened_option_is_one_line_naming_the_closest_and_exits
 
 def test_a_crash_has_an_exit_code_of_its_own(tmp_path: Path) -> None:
     # A bug, planted: the pipeline's first phase raises something no phase expects.
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\nversion = '1'\n")
     program = (
         "import sys, pypi_release._pipeline as p\n"
         "def bug(*a, **k): raise KeyError('planted')\n"

@@ -136,3 +136,57 @@ def test_outside_actions_plain_text_and_errors_on_stderr() -> None:
     assert "add-mask" not in out.getvalue()
     assert err.getvalue() == "error: Upload failed: failed with ***\n"
     assert out.getvalue() == "==> Build\n"
+
+
+def backend_run(console: Console) -> None:
+    """A backend's output in its log group: 40 lines, a warning early on, then ours."""
+    console.open_group("Build sdist of /p")
+    for number in range(40):
+        console.backend_output(f"copying file{number}.py", noteworthy=False)
+        if number == 3:
+            console.backend_output("warning: no files found matching 'x'", noteworthy=True)
+    console.close_group()
+    console.info("Built p-1.0.tar.gz")
+
+
+def test_a_terminal_folds_backend_output_to_its_last_lines_and_keeps_warnings() -> None:
+    console, out, _ = make(in_actions=False)
+
+    backend_run(console)
+
+    lines = out.getvalue().splitlines()
+    assert lines == [
+        "--- Build sdist of /p",
+        "  │ warning: no files found matching 'x'",
+        "  │ … 34 more lines (--verbose shows them)",
+        *[f"  │ copying file{n}.py" for n in range(34, 40)],
+        "Built p-1.0.tar.gz",
+    ]
+
+
+def test_a_terminal_shows_every_backend_line_when_verbose_each_marked_as_the_backends() -> None:
+    console, out, _ = make(in_actions=False)
+    console.verbose = True
+
+    backend_run(console)
+
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1 + 41 + 1
+    assert all(line.startswith("  │ ") for line in lines[1:-1])
+    assert lines[-1] == "Built p-1.0.tar.gz"
+
+
+def test_in_actions_backend_output_stays_whole_in_its_group_as_outside_data() -> None:
+    console, out, _ = make(in_actions=True)
+
+    backend_run(console)
+    console.finish()
+
+    log = read_log(out.getvalue())
+    assert outside_commands(log) == []
+    text = out.getvalue()
+    assert text.startswith("::group::Build sdist of /p\n::stop-commands::")
+    assert "copying file0.py\n" in text
+    assert "copying file39.py\n" in text
+    assert "│" not in text
+    assert "more lines" not in text

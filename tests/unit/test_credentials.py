@@ -153,5 +153,25 @@ def test_an_index_other_than_pypi_is_tried_anonymously_when_nothing_else_can_wor
 
 
 def test_pypi_is_never_tried_anonymously(tmp_path: Path) -> None:
+    in_actions = {"GITHUB_ACTIONS": "true"}
     with pytest.raises(AuthError, match=r"No credentials for https://upload\.pypi\.org/legacy/"):
+        plan_credentials(inputs_for(tmp_path), read_context(in_actions), in_actions)
+    with pytest.raises(AuthError, match=r"No token for https://upload\.pypi\.org/legacy/"):
         plan_credentials(inputs_for(tmp_path), read_context({}), {})
+
+
+def test_advice_without_a_token_is_for_the_reader_in_front_of_it(tmp_path: Path) -> None:
+    in_actions = {"GITHUB_ACTIONS": "true"}
+    with pytest.raises(AuthError) as workflow:
+        plan_credentials(inputs_for(tmp_path), read_context(in_actions), in_actions)
+    with pytest.raises(AuthError) as terminal:
+        plan_credentials(inputs_for(tmp_path), read_context({}), {})
+
+    assert "id-token: write" in str(workflow.value)
+    assert "password:" in str(workflow.value)
+    said = str(terminal.value)
+    assert "Export TWINE_PASSWORD=" in said
+    assert "--dry-run" in said
+    assert "id-token" not in said
+    assert "permissions" not in said
+    assert "password:" not in said
