@@ -339,6 +339,37 @@ def sdist_files(path: Path) -> list[str]:
     )
 
 
+def readme_in_sdist(path: Path, description: str, line: int) -> str | None:
+    """The file in the sdist the description was made of: one whose text is the description,
+    else one with the same `line` (1-based) there; None when no file is. Read only when a
+    description fails to render: the sdist holds the readme the metadata was made from."""
+    wanted = _lines(description)
+    near: str | None = None
+    with (
+        _BoundedGzip(path, SDIST_INFLATE_LIMIT) as stream,
+        tarfile.open(fileobj=stream, mode="r|") as archive,
+    ):
+        for member in archive:
+            _, _, inner = member.name.partition("/")
+            if not member.isfile() or member.size > MEMBER_LIMIT or inner == "PKG-INFO":
+                continue
+            if not inner.lower().endswith((".rst", ".txt", ".md")) and "." in inner:
+                continue
+            reader = archive.extractfile(member)
+            text = reader.read(MEMBER_LIMIT).decode("utf-8", "replace") if reader else ""
+            lines = _lines(text)
+            if lines == wanted:
+                return inner
+            if near is None and 0 < line <= min(len(lines), len(wanted)):
+                near = inner if lines[line - 1] == wanted[line - 1] and wanted[line - 1] else None
+    return near
+
+
+def _lines(text: str) -> list[str]:
+    # Leading blank lines kept: docutils counts them.
+    return [line.rstrip() for line in text.replace("\r\n", "\n").rstrip().split("\n")]
+
+
 def content_difference(ours: Path, theirs: Path, kind: Kind) -> str | None:
     """None when the two archives hold the same members with the same contents, kinds and
     permissions (whatever their timestamps, owners, order or compression); else what

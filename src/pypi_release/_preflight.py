@@ -38,6 +38,7 @@ from ._distributions import (
     Release,
     built_from_changed_tree,
     content_difference,
+    readme_in_sdist,
 )
 from ._errors import PreflightError, Problem
 from ._index_answers import different_content
@@ -261,6 +262,52 @@ def _judge(description: Description) -> _Verdict:
     return _Verdict(tuple(warnings), None if rendered is not None else report.getvalue().strip())
 
 
+_DOCUTILS_LINE = re.compile(r"^line (\d+): ")
+
+
+def _render_failure(
+    dist: Distribution, distributions: Sequence[Distribution], errors: str
+) -> tuple[str, str]:
+    """What does not render and why, where the maintainer fixes it: the readme file in the
+    sdist (when one is the description), each of docutils' messages with the line it is about."""
+    content_type = pypi.effective_content_type(dist.description.content_type)
+    text = dist.description.text or ""
+    lines = text.replace("\r\n", "\n").split("\n")
+    numbers = [int(m[1]) for line in errors.splitlines() if (m := _DOCUTILS_LINE.match(line))]
+    source = None
+    sdist = next(
+        (d for d in distributions if d.kind == "sdist" and d.description == dist.description), None
+    )
+    if sdist is not None and numbers:
+        try:
+            source = readme_in_sdist(sdist.path, text, numbers[0])
+        except (OSError, ValueError, tarfile.TarError):
+            source = None  # the sdist's own problems are reported by the other rules
+    where = source or "the description"
+    said: list[str] = []
+    for line in errors.splitlines():
+        found = _DOCUTILS_LINE.match(line)
+        if found is None:
+            said.append(f"  {line}")
+            continue
+        number = int(found[1])
+        said.append(f"  {where}, {line}")
+        if 0 < number <= len(lines) and lines[number - 1].strip():
+            said.append(f"    {number} | {lines[number - 1][:200]}")
+    message = (
+        f"The description does not render as {content_type} (the index refuses it):\n"
+        + "\n".join(said)
+    )
+    if source and numbers:
+        fix = (
+            f"Edit {source} at line {numbers[0]}, then rebuild (`python -m readme_renderer "
+            f"{source}` runs the same check)."
+        )
+    else:
+        fix = _README_FIX + ", then rebuild."
+    return message, fix
+
+
 def _description_findings(
     distributions: Sequence[Distribution], console: Console, *, strict: bool, refuse_render: bool
 ) -> list[Problem]:
@@ -279,13 +326,8 @@ def _description_findings(
                                   if verdict.warnings else "")  # fmt: skip
             if verdict.render_errors is not None:
                 status = "does not render"
-                render = Problem(
-                    dist.filename, "Description",
-                    "The description failed to render for "
-                    f"'{pypi.effective_content_type(dist.description.content_type)}':\n"
-                    + verdict.render_errors,
-                    _README_FIX + ", then rebuild.",
-                )  # fmt: skip
+                message, fix = _render_failure(dist, distributions, verdict.render_errors)
+                render = Problem(dist.filename, "Description", message, fix)
                 if refuse_render or strict:
                     problems.append(render)
                 else:

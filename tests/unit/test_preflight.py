@@ -350,7 +350,7 @@ def test_a_description_that_will_not_render_is_refused_for_pypi_and_warned_elsew
     make_release(tmp_path, description=BROKEN_RST, content_type="text/x-rst")
 
     error = refusal(tmp_path)
-    assert "The description failed to render for 'text/x-rst'" in str(error)
+    assert "The description does not render as text/x-rst" in str(error)
     assert "bogus-directive" in str(error)
     out = io.StringIO()
     inspect(tmp_path, rules="basic", out=out)
@@ -527,3 +527,32 @@ def test_one_message_names_a_file_once(tmp_path: Path) -> None:
     assert title == f"Platform tag: {wheel.name}"
     assert text.count(wheel.name) == 1, text  # the index's own words name it; no prefix
     assert str(error).count(wheel.name) == 1, str(error)
+
+
+def test_a_description_that_will_not_render_names_the_readme_its_line_and_why(
+    tmp_path: Path,
+) -> None:
+    readme = "Demo\n====\n\nSee the `guide`_ first.\n\nMore text.\n"
+    meta = {"description": readme, "content_type": "text/x-rst"}
+    make_sdist(tmp_path, "demo-pkg", "1.0", members={"README.rst": readme, "NEWS.txt": "x"}, **meta)
+    make_wheel(tmp_path, "demo-pkg", "1.0", **meta)
+
+    error = refusal(tmp_path)
+
+    (problem, *others) = [p for p in error.problems if p.rule == "Description"]
+    assert 'README.rst, line 4: Error: Unknown target name: "guide".' in problem.message
+    assert "    4 | See the `guide`_ first." in problem.message
+    assert problem.fix.startswith("Edit README.rst at line 4, then rebuild")
+    assert "Markdown" not in problem.fix and "pyproject" not in problem.fix
+    assert len(others) == 1  # the wheel, with the same words
+    assert problem.message == others[0].message
+
+
+def test_without_the_readme_in_an_sdist_the_description_itself_is_quoted(tmp_path: Path) -> None:
+    readme = "Demo\n====\n\nSee the `guide`_ first.\n"
+    make_wheel(tmp_path, "demo-pkg", "1.0", description=readme, content_type="text/x-rst")
+
+    (problem,) = [p for p in refusal(tmp_path).problems if p.rule == "Description"]
+
+    assert "the description, line 4: Error: Unknown target name" in problem.message
+    assert "    4 | See the `guide`_ first." in problem.message
