@@ -21,17 +21,23 @@ def main() -> int:
             print(f"Throwaway index: {index.upload_url} (files in {index.packages})")
             workspace = make_workspace(root, ROOT / "examples" / "hello-release")
             print(f"Workspace: {workspace} (a copy of examples/hello-release, committed)\n")
-            print("---- the action's log, as the runner shows it " + "-" * 30)
+            print(
+                "Deployment gate: off (environment: ''): there is no GitHub here to show the job "
+                "runs in a protected environment. In a workflow it is on (environment: deploy)."
+            )
+            print("\n---- the action's log, as the runner shows it " + "-" * 30)
             run = run_action(
                 workspace,
                 {
                     "repository-url": index.upload_url,
                     "user": index.user,
                     "password": index.password,
+                    "environment": "",
                 },
                 secrets=[index.password],
             )
-            print(run.log)
+            # Through the runner's command parser: masked values as ***, commands consumed.
+            print("\n".join(run.runner.displayed))
             print("---- job summary ($GITHUB_STEP_SUMMARY) " + "-" * 36)
             print(run.summary)
             print("---- outputs ($GITHUB_OUTPUT) " + "-" * 46)

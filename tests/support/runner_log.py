@@ -99,6 +99,9 @@ class RunnerLog:
     # Lines that are commands but were printed as text because commands were stopped.
     while_stopped: list[Command] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # What a person reading the job's log sees: text masked, commands consumed (add-mask and
+    # stop-commands leave nothing; a group is its fold's title; an annotation its message).
+    displayed: list[str] = field(default_factory=list)
     _registered: set[str] = field(default_factory=lambda: set(REGISTERED))
     _stop_token: str | None = None
 
@@ -116,6 +119,7 @@ class RunnerLog:
         command = parse_v2(line, self._registered) or parse_legacy(line, self._registered)
         if command is None:
             self.shown.append(self._mask(line))
+            self.displayed.append(self._mask(line))
             return
         if self._stop_token is not None:
             if command.name.lower() == self._stop_token.lower():
@@ -123,8 +127,16 @@ class RunnerLog:
                 self._stop_token = None
             else:
                 self.while_stopped.append(command)
+                self.displayed.append(self._mask(line))
             self.shown.append(self._mask(line))
             return
+        name = command.name.lower()
+        if name == "group":
+            self.displayed.append(f"▸ {self._mask(command.data)}")
+        elif name in ("error", "warning", "notice"):
+            head = f"{name.capitalize()}: "  # the title shows in the annotation, not the log
+            for number, text in enumerate(command.data.splitlines() or [""]):
+                self.displayed.append(self._mask((head if not number else "  ") + text))
         if command.name.lower() == "stop-commands":
             token = command.data
             if not token or token in self._registered or token.lower() == "pause-logging":
