@@ -215,3 +215,23 @@ def test_a_terminal_release_reports_in_upload_order_and_a_rerun_says_identical(
         assert f"Already on the index, identical (sha256 checked): {name}" in again.stdout
     assert again.stdout.count("already on the index, identical, skipped") == 2
     assert index.password not in first.stdout + first.stderr + again.stdout + again.stderr
+
+
+@pytest.mark.e2e
+def test_a_terminal_sees_the_backends_output_folded_and_marked_as_its_own(tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path, "setuptools")
+
+    folded = cli("--dry-run", str(workspace), cwd=tmp_path)
+    whole = cli("--dry-run", "--verbose", str(workspace), cwd=tmp_path)
+
+    assert folded.returncode == 0, folded.stdout + folded.stderr
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    backend = [line for line in folded.stdout.splitlines() if line.startswith("  │ ")]
+    assert any("more lines (--verbose shows them)" in line for line in backend)
+    # setuptools' own warnings are kept, and read as the backend's, not as ours
+    assert "  │ warning: build_py: byte-compiling is disabled, skipping." in backend
+    assert not [line for line in folded.stdout.splitlines() if line.startswith("warning: build")]
+    assert not [line for line in folded.stdout.splitlines() if line.startswith("copying ")]
+    every = [line for line in whole.stdout.splitlines() if line.startswith("  │ ")]
+    assert len(every) > len(backend)
+    assert not any("more lines" in line for line in every)
