@@ -37,6 +37,8 @@ class FakeUploadIndex:
     most_in_flight: int = 0
     events: list[tuple[str, str]] = field(default_factory=list)  # ("start" | "end", file name)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # What its simple API lists (PEP 691 file entries) at <url>simple/<project>/; None: 404.
+    listing: list[dict[str, object]] | None = None
 
 
 @contextmanager
@@ -47,6 +49,19 @@ def fake_upload_index(
     state = FakeUploadIndex("", list(answers), by_file=by_file or {}, delay=delay)
 
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if state.listing is None or "/simple/" not in self.path:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            payload = json.dumps({"meta": {"api-version": "1.1"}, "files": state.listing}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             marker = b'name="content"; filename="'

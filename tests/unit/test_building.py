@@ -17,6 +17,7 @@ from pypi_release._building import (
     _closed_to_others,
     _private_folders,
     _without_credentials,
+    build_environment,
     source_date_epoch,
 )
 from pypi_release._errors import BuildError
@@ -219,3 +220,28 @@ def test_a_monorepo_members_private_copy_holds_its_repository_and_its_tags(
     assert (member / "generated.py").is_file()  # the member's folder whole
     assert not (member / "dist").exists()
     assert "extraheader" not in (member.parent / ".git" / "config").read_text()
+
+
+def test_the_build_environment_is_the_allow_list_minus_anything_named_like_a_credential(
+    tmp_path: Path,
+) -> None:
+    environ = {
+        "PATH": "/usr/bin", "LANG": "C.UTF-8", "UV_INDEX_URL": "https://mirror.example/simple",
+        # allowed prefixes, but named like credentials: never passed on
+        "UV_INDEX_PASSWORD": "s1", "PIP_TOKEN": "s2", "UV_PUBLISH_TOKEN": "s3",
+        "PIP_CLIENT_CERT_SECRET": "s4", "UV_CREDENTIALS_FILE": "s5", "PIP_AUTH": "s6",
+        "uv_index_password": "s7",
+        # not on the allow-list at all
+        "TWINE_PASSWORD": "s8", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "s9", "GITHUB_TOKEN": "s10",
+        "RANDOM_SETTING": "x", "SOURCE_DATE_EPOCH": "5",
+    }  # fmt: skip
+
+    env = build_environment(environ, tmp_path / "home", epoch="7")
+
+    assert env["PATH"] == "/usr/bin"
+    assert env["LANG"] == "C.UTF-8"
+    assert env["UV_INDEX_URL"] == "https://mirror.example/simple"
+    assert env["SOURCE_DATE_EPOCH"] == "7"
+    assert env["HOME"] == str(tmp_path / "home")
+    assert not [value for value in env.values() if value.startswith("s") and value[1:].isdigit()]
+    assert "RANDOM_SETTING" not in env

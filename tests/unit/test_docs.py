@@ -55,7 +55,9 @@ def test_every_input_and_output_has_a_description_in_action_yml() -> None:
 
 def _declared() -> dict[str, str]:
     inputs = yaml.safe_load((ROOT / "action.yml").read_text())["inputs"]
-    return {name: " ".join(str(spec.get("description", "")).split()) for name, spec in inputs.items()}
+    return {
+        name: " ".join(str(spec.get("description", "")).split()) for name, spec in inputs.items()
+    }
 
 
 def _readme_rows() -> dict[str, str]:

@@ -55,6 +55,23 @@ def test_tags_are_compared_as_pep440_versions(tag: str, version: str) -> None:
     assert check_tag_matches(True, context, {"p": version}).outcome == "passed"
 
 
+@pytest.mark.parametrize(
+    ("tag", "version"),
+    [("1.2.3", "1.2.3rc1"), ("1.2.3", "1.2.3.dev4"), ("1.2.3", "1.2.3.post1"),
+     ("1.2.3", "1.2.3+local"), ("1.2.3", "1!1.2.3"), ("v1.2.3rc1", "1.2.3rc2"),
+     ("v1.2.3rc1", "1.2.3"), ("1.2.3.post1", "1.2.3.post2"), ("1.2", "1.2.1")],
+)  # fmt: skip
+def test_a_tag_matches_only_the_whole_version_pre_dev_post_local_and_epoch_included(
+    tag: str, version: str
+) -> None:
+    context = RunContext(in_actions=True, ref=f"refs/tags/{tag}")
+
+    check = check_tag_matches(True, context, {"p": version})
+
+    assert check.outcome == "failed", (tag, version)
+    assert f"(p {version})" in check.detail
+
+
 @pytest.mark.parametrize("tag", ["nightly", "release-1.0", "1.0-final-final", ""])
 def test_tags_that_are_no_version(tag: str) -> None:
     with pytest.raises(InvalidVersion):

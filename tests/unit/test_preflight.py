@@ -243,6 +243,23 @@ def test_an_sdist_named_the_pre_pep_625_way_is_refused(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("kind", ["sdist", "wheel"])
+def test_a_file_name_differing_only_in_case_is_refused(tmp_path: Path, kind: str) -> None:
+    # PyPI compares the names exactly: MarkupSafe-3.0.2's wheels were named this way.
+    if kind == "sdist":
+        make_sdist(tmp_path, "demo-pkg", "1.0", filename="Demo_Pkg-1.0.tar.gz")
+        make_wheel(tmp_path, "demo-pkg", "1.0")
+    else:
+        make_sdist(tmp_path, "demo-pkg", "1.0")
+        make_wheel(tmp_path, "Demo_Pkg", "1.0")  # its file and metadata name so
+
+    error = refusal(tmp_path)
+
+    named = "Demo_Pkg-1.0.tar.gz" if kind == "sdist" else "Demo_Pkg-1.0-py3-none-any.whl"
+    assert {p.filename for p in error.problems} == {named}
+    assert any("'demo_pkg" in p.message for p in error.problems)
+
+
 def test_a_license_file_named_but_missing_is_refused_in_each_kind(tmp_path: Path) -> None:
     headers = "License-Expression: MIT\nLicense-File: LICENSE\n"
     make_sdist(tmp_path, "demo-pkg", "1.0", metadata_version="2.4", headers=headers)
@@ -533,7 +550,7 @@ def test_a_description_that_will_not_render_names_the_readme_its_line_and_why(
     tmp_path: Path,
 ) -> None:
     readme = "Demo\n====\n\nSee the `guide`_ first.\n\nMore text.\n"
-    meta = {"description": readme, "content_type": "text/x-rst"}
+    meta: dict[str, Any] = {"description": readme, "content_type": "text/x-rst"}
     make_sdist(tmp_path, "demo-pkg", "1.0", members={"README.rst": readme, "NEWS.txt": "x"}, **meta)
     make_wheel(tmp_path, "demo-pkg", "1.0", **meta)
 
@@ -543,7 +560,8 @@ def test_a_description_that_will_not_render_names_the_readme_its_line_and_why(
     assert 'README.rst, line 4: Error: Unknown target name: "guide".' in problem.message
     assert "    4 | See the `guide`_ first." in problem.message
     assert problem.fix.startswith("Edit README.rst at line 4, then rebuild")
-    assert "Markdown" not in problem.fix and "pyproject" not in problem.fix
+    assert "Markdown" not in problem.fix
+    assert "pyproject" not in problem.fix
     assert len(others) == 1  # the wheel, with the same words
     assert problem.message == others[0].message
 

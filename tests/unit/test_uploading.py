@@ -82,6 +82,56 @@ def test_file_exists_with_skip_existing_goes_on(dists: tuple[Distribution, ...])
     assert [r.status for r in results] == ["skipped-by-name", "uploaded"]
 
 
+EXISTS = Answer.warehouse(
+    400, "File already exists ('demo_pkg-1.0-py3-none-any.whl', with blake2_256 hash 'ab')."
+)
+
+
+def listed(dist: Distribution, sha256: str) -> list[dict[str, object]]:
+    return [{"filename": dist.filename, "hashes": {"sha256": sha256} if sha256 else {}}]
+
+
+@pytest.mark.parametrize(
+    ("listed_as", "skip_existing", "status", "said"),
+    [
+        # identical, and asked to skip what is there: skipped, by digest
+        ("same", True, "already-on-index", "identical (sha256 checked), skipped"),
+        # identical, but not asked to skip: refused, saying it is the same content
+        ("same", False, "failed", "(the index holds the same content)"),
+        # listed without a digest: never taken as the same, even with skip-existing
+        ("unknown", True, "failed", "400 File already exists"),
+        # other content: a conflict whatever skip-existing says
+        ("other", True, "failed", "with different content: the index has sha256 " + "ab" * 32),
+    ],
+)
+def test_already_exists_at_upload_is_judged_by_the_listed_digest(
+    dists: tuple[Distribution, ...], listed_as: str, skip_existing: bool, status: str, said: str
+) -> None:
+    wheel = dists[0]
+    digest = {"same": wheel.sha256, "unknown": "", "other": "ab" * 32}[listed_as]
+    with fake_upload_index(by_file={wheel.filename: EXISTS}) as index:
+        index.listing = listed(wheel, digest)
+        results, log = upload(dists, index.url, skip_existing=skip_existing)
+
+    assert results[0].status == status
+    assert said in (log if status != "failed" else str(results[0].error))
+    if status == "failed":
+        assert results[1].status == "not-attempted"
+
+
+def test_an_earlier_attempt_that_landed_counts_as_uploaded(
+    dists: tuple[Distribution, ...],
+) -> None:
+    wheel = dists[0]
+    # The first attempt lands but its answer is lost (503); the retry hears "already exists".
+    with fake_upload_index(Answer(503, "Service Unavailable"), EXISTS) as index:
+        index.listing = listed(wheel, wheel.sha256)
+        results, log = upload(dists, index.url)
+
+    assert [r.status for r in results] == ["uploaded", "uploaded"]
+    assert f"Uploaded {wheel.filename} (an earlier attempt landed; sha256 checked)" in log
+
+
 @pytest.mark.parametrize(
     ("answer", "expected", "hint"),
     [
