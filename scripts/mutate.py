@@ -50,7 +50,8 @@ def config(module: str) -> str:
     )
 
 
-def run(module: str) -> dict[str, object]:
+def run(module: str) -> tuple[dict[str, int], list[str]]:
+    """The module's counts (total, killed, survived, incompetent, pending) and survivors."""
     WORK.mkdir(exist_ok=True)
     cfg, session = WORK / f"{module}.toml", WORK / f"{module}.sqlite"
     cfg.write_text(config(module))
@@ -78,7 +79,7 @@ def run(module: str) -> dict[str, object]:
             diff = (result.get("diff") or "").strip().splitlines()
             changed = [d for d in diff if d[:1] in "+-" and not d.startswith(("+++", "---"))]
             survivors.append(f"{where} {mutation['operator_name']}: {' / '.join(changed)}")
-    return {"module": module, **counts, "survivors": survivors}
+    return counts, survivors
 
 
 def main(argv: list[str]) -> int:
@@ -88,13 +89,13 @@ def main(argv: list[str]) -> int:
         print(f"scripts/mutate: no such module {unknown[0]}; one of: {', '.join(GUARDS)}")
         return 2
     for module in modules:
-        found = run(module)
+        counts, survivors = run(module)
         print(
-            f"{module}: {found['total']} mutants, {found['killed']} killed, "
-            f"{found['survived']} survived, {found['incompetent']} incompetent, "
-            f"{found['pending']} not run"
+            f"{module}: {counts['total']} mutants, {counts['killed']} killed, "
+            f"{counts['survived']} survived, {counts['incompetent']} incompetent, "
+            f"{counts['pending']} not run"
         )
-        for line in found["survivors"]:  # type: ignore[attr-defined]
+        for line in survivors:
             print(f"  survived: {line}")
     return 0
 

@@ -314,9 +314,8 @@ def _relay(
             event = json.loads(raw)
             kind, text = str(event["kind"]), str(event.get("text", ""))[:10_000]
             noteworthy = event.get("mark") == "noteworthy"
-        except (ValueError, KeyError, TypeError, AttributeError):
-            event, kind, text = {}, "output", raw.rstrip("\n")[:10_000]
-            noteworthy = False
+        except (ValueError, KeyError, TypeError):
+            kind, text, noteworthy = "output", raw.rstrip("\n")[:10_000], False
         text = readable(text)
         if kind == "group" and not grouped:
             console.open_group(text)

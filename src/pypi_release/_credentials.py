@@ -131,6 +131,10 @@ def plan_credentials(
                 hint="Remove the 'user' input (and TWINE_USERNAME); pass an API token as password.",
             )
         return CredentialPlan(token, trusted_publishing=False)
+    # Outside Actions (no OIDC either) the advice is for a terminal, not for YAML.
+    on_a_terminal = not context.in_actions and context.id_token_request is None
+    if on_a_terminal and (inputs.index.is_pypi or mode == "always"):
+        raise AuthError(_no_token_on_a_terminal(inputs.repository_url, mode))
     advice = (
         "store a project-scoped API token as a secret of the protected environment and pass "
         "it: `password: ${{ secrets.PYPI_API_TOKEN }}`. To check the build without credentials, "
@@ -140,9 +144,6 @@ def plan_credentials(
     # no credential and no way to mint one, try without; a refusal then says what to pass.
     # Not when trusted publishing is meant or explained: a job that can mint, one that must
     # ("always"), a fork's pull request (its error says why it cannot).
-    on_a_terminal = not context.in_actions and context.id_token_request is None
-    if on_a_terminal and (inputs.index.is_pypi or mode == "always"):
-        raise AuthError(_no_token_on_a_terminal(inputs.repository_url, mode))
     wants_minting = context.id_token_request is not None or context.from_fork or mode == "always"
     if not inputs.index.is_pypi and (mode == "never" or not wants_minting):
         return CredentialPlan(anonymous(), trusted_publishing=False)

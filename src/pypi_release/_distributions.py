@@ -17,7 +17,8 @@ import re
 import stat
 import tarfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -211,15 +212,22 @@ class _BoundedGzip(gzip.GzipFile):
         return data
 
 
-def _read_sdist(path: Path) -> Archive:
-    # Read as a stream ("r|"), once from start to end: every byte tarfile skips is inflated
-    # through _BoundedGzip.read, so the bound holds. Each depth-1 PKG-INFO is read on the way.
-    names: set[str] = set()
-    found: dict[str, bytes | None] = {}
+@contextmanager
+def _sdist_stream(path: Path) -> Iterator[tarfile.TarFile]:
+    """An sdist read as a stream ("r|"), once from start to end: every byte tarfile skips is
+    inflated through _BoundedGzip.read, so the inflation bound holds (seeking would skip it)."""
     with (
         _BoundedGzip(path, SDIST_INFLATE_LIMIT) as stream,
         tarfile.open(fileobj=stream, mode="r|") as archive,
     ):
+        yield archive
+
+
+def _read_sdist(path: Path) -> Archive:
+    # Each depth-1 PKG-INFO is read on the way through.
+    names: set[str] = set()
+    found: dict[str, bytes | None] = {}
+    with _sdist_stream(path) as archive:
         for member in archive:
             names.add(member.name)
             top, _, rest = member.name.partition("/")
@@ -280,10 +288,7 @@ WHEEL_INFLATE_LIMIT = 4 * 2**30
 
 def _sdist_members(path: Path) -> dict[str, Member]:
     members: dict[str, Member] = {}
-    with (
-        _BoundedGzip(path, SDIST_INFLATE_LIMIT) as stream,
-        tarfile.open(fileobj=stream, mode="r|") as archive,
-    ):
+    with _sdist_stream(path) as archive:
         for member in archive:
             name = member.name.rstrip("/")
             if member.isfile():
@@ -345,10 +350,7 @@ def readme_in_sdist(path: Path, description: str, line: int) -> str | None:
     description fails to render: the sdist holds the readme the metadata was made from."""
     wanted = _lines(description)
     near: str | None = None
-    with (
-        _BoundedGzip(path, SDIST_INFLATE_LIMIT) as stream,
-        tarfile.open(fileobj=stream, mode="r|") as archive,
-    ):
+    with _sdist_stream(path) as archive:
         for member in archive:
             _, _, inner = member.name.partition("/")
             if not member.isfile() or member.size > MEMBER_LIMIT or inner == "PKG-INFO":

@@ -266,17 +266,17 @@ _DOCUTILS_LINE = re.compile(r"^line (\d+): ")
 
 
 def _render_failure(
-    dist: Distribution, distributions: Sequence[Distribution], errors: str
+    description: Description, distributions: Sequence[Distribution], errors: str
 ) -> tuple[str, str]:
     """What does not render and why, where the maintainer fixes it: the readme file in the
     sdist (when one is the description), each of docutils' messages with the line it is about."""
-    content_type = pypi.effective_content_type(dist.description.content_type)
-    text = dist.description.text or ""
+    content_type = pypi.effective_content_type(description.content_type)
+    text = description.text or ""
     lines = text.replace("\r\n", "\n").split("\n")
     numbers = [int(m[1]) for line in errors.splitlines() if (m := _DOCUTILS_LINE.match(line))]
     source = None
     sdist = next(
-        (d for d in distributions if d.kind == "sdist" and d.description == dist.description), None
+        (d for d in distributions if d.kind == "sdist" and d.description == description), None
     )
     if sdist is not None and numbers:
         try:
@@ -315,6 +315,7 @@ def _description_findings(
     description and its content type. Those become problems or warnings by the mode. Files
     that share a description (every wheel of a release, usually) are judged once."""
     verdicts: dict[Description, _Verdict] = {}
+    failures: dict[Description, tuple[str, str]] = {}  # the sdist is searched once
     problems: list[Problem] = []
     warned: dict[str, list[str]] = {}
     with console.group("Descriptions (the index must be able to render them)"):
@@ -326,8 +327,11 @@ def _description_findings(
                                   if verdict.warnings else "")  # fmt: skip
             if verdict.render_errors is not None:
                 status = "does not render"
-                message, fix = _render_failure(dist, distributions, verdict.render_errors)
-                render = Problem(dist.filename, "Description", message, fix)
+                if dist.description not in failures:
+                    failures[dist.description] = _render_failure(
+                        dist.description, distributions, verdict.render_errors
+                    )
+                render = Problem(dist.filename, "Description", *failures[dist.description])
                 if refuse_render or strict:
                     problems.append(render)
                 else:

@@ -124,7 +124,7 @@ def _checked(name: str) -> Callable[[str], str]:
 
 def _one_line(error: InputError) -> str:
     problem = error.message.partition(": ")[2]  # without "Input 'name'": argparse names it
-    return terminal_wording(" ".join(f"{problem} {error.hint}".split()))
+    return terminal_wording(f"{problem} {error.hint}")
 
 
 def _default(spec: InputSpec, boolean: bool) -> str:
@@ -218,14 +218,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:  # a folder that is not there is a mistake on the command line too: exit 2
         read_inputs(environ, Path.cwd(), overrides, specs)
     except InputError as error:
-        usage_mistake(_flag_given_a_value(error, argv) or terminal_wording(_whole(error)))
+        usage_mistake(
+            _flag_given_a_value(error, argv) or terminal_wording(f"{error.message} {error.hint}")
+        )
     except ReleaseError:
         pass  # the pipeline says it, as it says every other failure
     return _pipeline.release(environ, overrides=overrides)
-
-
-def _whole(error: InputError) -> str:
-    return f"{error.message} {error.hint}"
 
 
 def _flag_given_a_value(error: InputError, argv: Sequence[str] | None) -> str:
