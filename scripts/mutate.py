@@ -8,7 +8,9 @@ in place and restores it, so nothing else may run from this checkout meanwhile.
 
 from __future__ import annotations
 
+import ast
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -50,26 +52,71 @@ def config(module: str) -> str:
     )
 
 
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where the module's annotations are: (line, column) start and end of each."""
+    nodes: list[ast.expr] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            arguments = node.args
+            every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+            every += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+            nodes += [a.annotation for a in every if a.annotation is not None]
+            nodes += [node.returns] if node.returns is not None else []
+        elif isinstance(node, ast.AnnAssign):
+            nodes.append(node.annotation)
+    return [
+        ((n.lineno, n.col_offset), (n.end_lineno or n.lineno, n.end_col_offset or 0)) for n in nodes
+    ]
+
+
+def skip_annotations(module: str, session: Path) -> int:
+    """Mark the mutants inside annotations as skipped: equivalent by construction, since every
+    module has `from __future__ import annotations` and never evaluates them (mypy does)."""
+    source = (ROOT / "src" / "pypi_release" / f"{module}.py").read_text()
+    assert "from __future__ import annotations" in source, module
+    spans = annotation_spans(source)
+    db = sqlite3.connect(session)
+    try:
+        rows = db.execute("SELECT job_id, start_pos_row, start_pos_col FROM mutation_specs")
+        skipped = [job for job, row, col in rows if any(a <= (row, col) < b for a, b in spans)]
+        with db:
+            db.executemany(
+                "INSERT OR REPLACE INTO work_results (job_id, worker_outcome, output, "
+                "test_outcome, diff) VALUES (?, 'SKIPPED', 'annotation', NULL, NULL)",
+                [(job,) for job in skipped],
+            )
+    finally:
+        db.close()
+    return len(skipped)
+
+
 def run(module: str) -> tuple[dict[str, int], list[str]]:
-    """The module's counts (total, killed, survived, incompetent, pending) and survivors."""
+    """The module's counts (total, killed, survived, incompetent, annotation, pending) and the
+    survivors."""
     WORK.mkdir(exist_ok=True)
     cfg, session = WORK / f"{module}.toml", WORK / f"{module}.sqlite"
     cfg.write_text(config(module))
     bin_dir = ROOT / ".venv" / "bin"
     if not session.exists():  # a session interrupted earlier goes on where it stopped
         subprocess.run([bin_dir / "cosmic-ray", "init", cfg, session], cwd=ROOT, check=True)
+        skip_annotations(module, session)
     subprocess.run([bin_dir / "cosmic-ray", "exec", cfg, session], cwd=ROOT, check=True)
     dump = subprocess.run(
         [bin_dir / "cosmic-ray", "dump", session], cwd=ROOT, check=True,
         capture_output=True, text=True,
     ).stdout  # fmt: skip
-    counts = {"total": 0, "killed": 0, "survived": 0, "incompetent": 0, "pending": 0}
+    counts = dict.fromkeys(
+        ("total", "killed", "survived", "incompetent", "annotation", "pending"), 0
+    )
     survivors: list[str] = []
     for line in dump.splitlines():
         item, result = json.loads(line)
         counts["total"] += 1
         if result is None:
             counts["pending"] += 1
+            continue
+        if result.get("worker_outcome") == "skipped":
+            counts["annotation"] += 1
             continue
         outcome = result.get("test_outcome") or "incompetent"
         counts[outcome] = counts.get(outcome, 0) + 1
@@ -93,6 +140,7 @@ def main(argv: list[str]) -> int:
         print(
             f"{module}: {counts['total']} mutants, {counts['killed']} killed, "
             f"{counts['survived']} survived, {counts['incompetent']} incompetent, "
+            f"{counts['annotation']} in annotations (equivalent), "
             f"{counts['pending']} not run"
         )
         for line in survivors:
