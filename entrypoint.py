@@ -1,6 +1,7 @@
 """The container's entrypoint: inputs arrive as INPUT_* variables, as the runner passes them."""
 
 import os
+import sys
 
 # First, before anything heavy is imported: the credentials (and the inputs and file-command
 # paths) leave this process's environment block; the process re-executes itself once.
@@ -16,4 +17,10 @@ if __name__ == "__main__":
     if version := os.environ.get("PYPI_RELEASE_IMAGE_VERSION"):
         revision = os.environ.get("PYPI_RELEASE_IMAGE_REVISION", "unknown")[:12]
         print(f"pypi-release {version} (image built from commit {revision}, {os.uname().machine})")
-    raise SystemExit(release(environ))
+    code = release(environ)
+    # The release is over and said so: skip the interpreter's teardown (freeing every module
+    # requests, twine and rich loaded: a tenth of a second). Every file and folder was closed
+    # or removed by its own `with`; only the standard streams are left to flush.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

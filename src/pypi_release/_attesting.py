@@ -31,7 +31,7 @@ from ._console import Console
 from ._context import RunContext
 from ._distributions import Distribution
 from ._errors import AttestationError, Problem
-from ._http import RetryPolicy, retrying
+from ._http import RetryPolicy, retrying, use_system_trust_store
 from ._oidc import fetch_id_token, workflow_file
 from ._ownership import replace_file
 
@@ -133,6 +133,8 @@ def load_trust(environ: Mapping[str, str], console: Console) -> ClientTrustConfi
     """Sigstore's trust root and service URLs: the public-good instance (refreshed from its TUF
     repository), or the client trust config file named by PYPI_RELEASE_SIGSTORE_TRUST_CONFIG."""
     from sigstore.models import ClientTrustConfig
+
+    use_system_trust_store()  # before sigstore's first request (TUF, Fulcio, Rekor)
 
     path = environ.get(TRUST_CONFIG_VARIABLE, "").strip()
     if path:

@@ -118,17 +118,32 @@ def within(seconds: float, call: Callable[[], T], *, what: str) -> T:
     return outcome[0]
 
 
+_trust_lock = threading.Lock()
+_trusting = False
+
+
 def use_system_trust_store() -> None:
     """Verify TLS with the system's CA store, SSL_CERT_FILE and SSL_CERT_DIR included, as pip
     and uv do (truststore): requests alone trusts certifi's bundle only, which fails behind a
     company's TLS-intercepting proxy or with an index under a private CA. REQUESTS_CA_BUNDLE
-    keeps working (requests hands it to the same context)."""
-    import truststore
+    keeps working (requests hands it to the same context).
 
-    truststore.inject_into_ssl()
+    Called before every first use of the network (a session of ours, twine's, sigstore's) and
+    by the warm-up thread during the build: it imports requests and urllib3 to patch them,
+    which is a tenth of a second not to spend before the build starts. Once; the lock makes
+    a request wait until the patch is complete."""
+    global _trusting
+    with _trust_lock:
+        if _trusting:
+            return
+        import truststore
+
+        truststore.inject_into_ssl()
+        _trusting = True
 
 
 def session() -> requests.Session:
+    use_system_trust_store()
     import requests
 
     s = requests.Session()

@@ -44,7 +44,10 @@ def action_yml_path() -> Path:
 def load_input_specs(path: Path | None = None) -> dict[str, InputSpec]:
     path = path or action_yml_path()
     try:
-        document: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's loader where PyYAML has it (its wheels do): a tenth of the pure-Python
+        # parse, on the path to the build's start.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        document: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
         declared = document["inputs"]
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
         raise ConfigurationError(

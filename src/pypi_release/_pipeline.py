@@ -65,7 +65,6 @@ def release(
     # Registered (and so masked) before anything can print: even an invalid-input message
     # must not show a token.
     _secrets.from_environment(environ, secret_variables())
-    _http.use_system_trust_store()  # before any request: index, GitHub, OIDC, Sigstore
     record = RunRecord(context=context)
     try:
         _run_phases(environ, overrides, console, record)
@@ -154,6 +153,10 @@ def _start_warming(inputs: Inputs) -> threading.Thread:
     names = _LATER_IMPORTS + (_LATER_IMPORTS_IF_IDLE if inputs.build else ())
 
     def work() -> None:
+        # The system's trust store, patched in now rather than by the first request (it
+        # imports requests and urllib3).
+        with contextlib.suppress(Exception):
+            _http.use_system_trust_store()
         for name in names:
             try:
                 importlib.import_module(name)

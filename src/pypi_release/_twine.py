@@ -43,6 +43,9 @@ def open_repository(url: str, username: str, password: str, timeout: float) -> R
     """twine's Repository (one HTTP session), with a timeout on every request."""
     from twine.repository import Repository
 
+    from ._http import use_system_trust_store
+
+    use_system_trust_store()
     repository = Repository(url, username, password, disable_progress_bar=True)
     for scheme in ("http://", "https://"):
         repository.session.mount(scheme, _TimeoutAdapter(timeout))

@@ -132,7 +132,17 @@ def runner_env(workspace: Path, commands: Path, *, ref: str) -> dict[str, str]:
     return base
 
 
-def run_action(
+@dataclass(frozen=True)
+class PreparedRun:
+    """A run of the action laid out: its environment and where its file commands land."""
+
+    environ: dict[str, str]
+    secrets: list[str]
+    output: Path
+    summary: Path
+
+
+def prepare_run(
     workspace: Path,
     inputs: Mapping[str, str] | None = None,
     *,
@@ -142,12 +152,8 @@ def run_action(
     raw_env: Mapping[str, str] | None = None,
     gate: bool = False,
     layout: RunnerLayout | None = None,
-) -> ActionRun:
-    """Run the action. `inputs` as a workflow's `with:`; `raw_env` sets variables verbatim.
-
-    Without `gate`, the run is a job with no protected environment to prove (`environment:
-    ''`, unless `inputs` says otherwise): the gate fails closed, and most runs here have no
-    GitHub to ask. The gate's own tests pass `gate=True` and a fake GitHub."""
+) -> PreparedRun:
+    """The environment the runner gives the action (run_action's arguments)."""
     commands = workspace.parent / f"file_commands_{workspace.name}"
     output, summary_file = commands / "output", commands / "summary"
     if layout is None:
@@ -169,17 +175,40 @@ def run_action(
     environ.update(raw_env or {})
     # Every secret handed to the action is scanned for, whether or not the test names it.
     secrets = [*secrets, *(environ[n] for n in SECRET_VARIABLES if len(environ.get(n, "")) >= 4)]
+    return PreparedRun(environ, secrets, output, summary_file)
+
+
+def run_action(
+    workspace: Path,
+    inputs: Mapping[str, str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    secrets: Iterable[str] = (),
+    ref: str = "refs/tags/1.0.0",
+    raw_env: Mapping[str, str] | None = None,
+    gate: bool = False,
+    layout: RunnerLayout | None = None,
+) -> ActionRun:
+    """Run the action. `inputs` as a workflow's `with:`; `raw_env` sets variables verbatim.
+
+    Without `gate`, the run is a job with no protected environment to prove (`environment:
+    ''`, unless `inputs` says otherwise): the gate fails closed, and most runs here have no
+    GitHub to ask. The gate's own tests pass `gate=True` and a fake GitHub."""
+    run = prepare_run(
+        workspace, inputs, env=env, secrets=secrets, ref=ref, raw_env=raw_env, gate=gate,
+        layout=layout,
+    )  # fmt: skip
     done = subprocess.run(
-        [sys.executable, str(ENTRYPOINT)], cwd=workspace, env=environ,
+        [sys.executable, str(ENTRYPOINT)], cwd=workspace, env=run.environ,
         capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
     )  # fmt: skip
-    output_text = output.read_text()
-    summary = summary_file.read_text()
+    output_text = run.output.read_text()
+    summary = run.summary.read_text()
     assert_no_secret(
         {"stdout": done.stdout, "stderr": done.stderr, "outputs": output_text, "summary": summary},
-        secrets,
+        run.secrets,
     )
-    assert_runner_safe(done.stdout, done.stderr, secrets)
+    assert_runner_safe(done.stdout, done.stderr, run.secrets)
     return ActionRun(
         done.returncode, done.stdout, done.stderr, parse_output_file(output_text), summary
     )
