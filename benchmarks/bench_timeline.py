@@ -18,7 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_release import SAMPLES, as_on_a_runner, cold_env  # noqa: E402
+from bench_release import SAMPLES, as_on_a_runner, cold_env  # noqa: E402
+
 from tests.support.action import ENTRYPOINT, make_workspace, prepare_run  # noqa: E402
 from tests.support.index import pypiserver  # noqa: E402
 
