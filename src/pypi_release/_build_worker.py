@@ -203,7 +203,9 @@ class _UvEnvironment:
     def _run(self, args: list[str]) -> None:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         env["VIRTUAL_ENV"] = str(self.root)
-        done = subprocess.run([self._uv, *args], env=env, capture_output=True, check=False)
+        done = subprocess.run(
+            [self._uv, *args], env=env, stdin=subprocess.DEVNULL, capture_output=True, check=False
+        )
         if done.returncode:
             raise subprocess.CalledProcessError(
                 done.returncode, [self._uv, *args], done.stdout, done.stderr
@@ -263,6 +265,7 @@ class _BackendRunner:
             list(cmd),
             cwd=cwd,
             env=env,
+            stdin=subprocess.DEVNULL,  # the worker's own stdin is the parent's "go"
             text=True,
             errors="replace",
             stdout=subprocess.PIPE,
@@ -396,6 +399,15 @@ def _unpack_sdist(sdist: Path, into: Path) -> Path:
     return roots[0]
 
 
+def _wait_for_go() -> None:
+    """The parent says "go" once the release may run the project's code (the deployment gate
+    passed); anything else (it closed the pipe: the release stopped) ends the worker here,
+    before any hook. os._exit: the requirements' install may still be running in its thread,
+    and the parent removes everything this worker made."""
+    if sys.stdin.readline().strip() != "go":
+        os._exit(0)
+
+
 def build_project(
     path: Path, dist_dir: Path, console: _Events, *, wheel: bool = True
 ) -> tuple[Path, Path | None]:
@@ -429,6 +441,7 @@ def _build_project(
             from build import ProjectBuilder
 
             builder = ProjectBuilder.from_isolated_env(env, path, runner=runner)
+        _wait_for_go()
         with console.group(f"Build sdist of {path}"):
             sdist = _build_in(
                 env, builder, "sdist", dist_dir, runner, console, install_system_requires=True

@@ -26,7 +26,7 @@ import tempfile
 import threading
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -375,38 +375,71 @@ def _place(built: Path, dist_dir: Path) -> Path:
         return replace_file(dist_dir / built.name, lambda sink: shutil.copyfileobj(source, sink))
 
 
-def build_project(
-    path: Path,
-    dist_dir: Path,
-    console: Console,
-    environ: Mapping[str, str],
-    *,
-    drop: bool,
-    wheels: bool = True,
-) -> BuiltProject:
+@dataclass
+class _Worker:
+    """One project's worker, started: it makes its environment and installs the declared build
+    requirements at once, then waits for "go" on its stdin before it runs any hook."""
+
+    path: Path
+    epoch: str | None
+    origin: str
+    box: _Sandbox
+    process: subprocess.Popen[str]
+
+
+def _start_worker(
+    path: Path, dist_dir: Path, environ: Mapping[str, str], stack: ExitStack, *, drop: bool,
+    wheels: bool,
+) -> _Worker:  # fmt: skip
     epoch, origin = source_date_epoch(path, environ)
+    box = stack.enter_context(_sandbox(path, dist_dir, drop=drop))
+    env = build_environment(environ, box.home, epoch=epoch, shared_cache=box.uid is None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pypi_release._build_worker", str(box.source), str(box.out),
+         *(() if wheels else ("--sdist-only",))],
+        cwd=box.source, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, errors="replace",
+        user=box.uid, group=box.uid, extra_groups=[] if box.uid is not None else None,
+        process_group=0,  # so that stopping it stops uv and the hooks it started too
+    )  # fmt: skip
+    stack.callback(_stop, process)  # before the sandbox is removed (last in, first out)
+    return _Worker(path, epoch, origin, box, process)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """A worker still running when the build ends (a refusal, a failure, SIGTERM): it and
+    everything it started are killed, before its sandbox is removed."""
+    for stream in (process.stdin, process.stdout):
+        with suppress(OSError):
+            if stream is not None:
+                stream.close()
+    if process.poll() is None:
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _finish_worker(
+    worker: _Worker, dist_dir: Path, console: Console, *, wheels: bool
+) -> BuiltProject:
+    path, box, process = worker.path, worker.box, worker.process
     console.info(
-        f"SOURCE_DATE_EPOCH={epoch} ({origin})"
-        if epoch
-        else f"No SOURCE_DATE_EPOCH ({origin}): archives carry the build time."
+        f"SOURCE_DATE_EPOCH={worker.epoch} ({worker.origin})"
+        if worker.epoch
+        else f"No SOURCE_DATE_EPOCH ({worker.origin}): archives carry the build time."
     )
-    with _sandbox(path, dist_dir, drop=drop) as box:
-        env = build_environment(environ, box.home, epoch=epoch, shared_cache=box.uid is None)
-        with subprocess.Popen(
-            [sys.executable, "-m", "pypi_release._build_worker", str(box.source), str(box.out),
-             *(() if wheels else ("--sdist-only",))],
-            cwd=box.source, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, errors="replace",
-            user=box.uid, group=box.uid, extra_groups=[] if box.uid is not None else None,
-        ) as process:  # fmt: skip
-            # The private copy is the project's folder to the reader; the build's own HOME
-            # (its TMPDIR inside) is gone after the run, so it is named, not shown.
-            shown = {str(box.source): str(path), str(box.home): "$HOME"}
-            tail, error, hint = _relay(process, console, shown)
-            code = process.wait()
-        if code or error:
-            raise _failure(path, error or f"the build process exited with {code}", hint, tail)
-        sdist, wheel = _take_outputs(box.out, dist_dir, path, wheels=int(wheels))
+    assert process.stdin is not None
+    with suppress(BrokenPipeError):  # a worker that failed early says why on stdout
+        process.stdin.write("go\n")
+        process.stdin.close()
+    # The private copy is the project's folder to the reader; the build's own HOME (its TMPDIR
+    # inside) is gone after the run, so it is named, not shown.
+    shown = {str(box.source): str(path), str(box.home): "$HOME"}
+    tail, error, hint = _relay(process, console, shown)
+    code = process.wait()
+    if code or error:
+        raise _failure(path, error or f"the build process exited with {code}", hint, tail)
+    sdist, wheel = _take_outputs(box.out, dist_dir, path, wheels=int(wheels))
     compare_sdist_with_git(path, sdist, console)
     return BuiltProject(path=path, sdist=sdist, wheel=wheel)
 
@@ -519,6 +552,83 @@ def _git_config(path: Path) -> Path | None:
     return None
 
 
+class PendingBuild:
+    """The builds, started as soon as the inputs are read: each project's worker makes its
+    environment and installs the declared build requirements (a download, mostly) while the
+    release goes through its credentials and the deployment gate, then waits. `finish` (once
+    the gate has passed) lets the workers run the backends, one project after another, and
+    prints what they say; `cancel` stops them and removes everything they made. Nothing of
+    the project runs before `finish`: only uv, installing what pyproject.toml asks for."""
+
+    def __init__(
+        self, paths: Sequence[Path], dist_dir: Path, environ: Mapping[str, str], *, wheels: bool
+    ) -> None:
+        self._paths, self._dist_dir, self._wheels = tuple(paths), dist_dir, wheels
+        self._stack = ExitStack()
+        self._workers: list[_Worker] = []
+        self._closed: Closed | None = None
+        self._failure: Exception | None = None
+        self._drop = False
+        try:
+            self._drop = _can_drop_privileges()
+            if self._drop:
+                folders = _private_folders(environ, paths)
+                self._closed = self._stack.enter_context(_closed_to_others(folders))
+            for path in paths:
+                self._workers.append(
+                    _start_worker(path, dist_dir, environ, self._stack, drop=self._drop,
+                                  wheels=wheels)
+                )  # fmt: skip
+        except Exception as failure:  # reported by `finish`, in the build's place in the log
+            self._failure = failure
+            self._stack.close()
+
+    def finish(self, console: Console) -> list[BuiltProject]:
+        """Each project's sdist, and its wheel built from that sdist, in dist-dir."""
+        with self._stack:
+            if self._failure is not None:
+                raise self._failure
+            self._describe(console)
+            built: list[BuiltProject] = []
+            for worker in self._workers:
+                project = _finish_worker(worker, self._dist_dir, console, wheels=self._wheels)
+                for earlier in built:
+                    if earlier.sdist.name == project.sdist.name:
+                        raise BuildError(
+                            f"The paths {earlier.path} and {worker.path} build the same "
+                            f"project ({project.sdist.name}).",
+                            hint="List each project once in 'path'.",
+                        )
+                built.append(project)
+            return built
+
+    def cancel(self) -> None:
+        """Stop what is still running and remove it (nothing after `finish`)."""
+        self._stack.close()
+
+    def _describe(self, console: Console) -> None:
+        _warn_about_persisted_credentials(self._paths, console)
+        if self._closed is None:
+            console.info(
+                "The build runs in a process of its own with no credential in its "
+                "environment, as this user: it can read what this user can (the workspace's "
+                ".git/config, RUNNER_TEMP, HOME). Run as root (the container) for a build that "
+                "cannot; see docs/security.md."
+            )
+            return
+        console.info(
+            f"The build runs as uid {BUILD_UID} in a private copy of the project, with no "
+            "credential in its environment; closed to it while it runs: "
+            + (", ".join(str(f) for f in self._closed.folders) or "nothing else needed closing")
+            + "."
+        )
+        for folder, why in self._closed.left_open:
+            console.warning(
+                f"{folder} stays readable by the build: {why}.",
+                title="A private folder stays open to the build",
+            )
+
+
 def build_projects(
     paths: Sequence[Path],
     dist_dir: Path,
@@ -527,50 +637,5 @@ def build_projects(
     *,
     wheels: bool = True,
 ) -> list[BuiltProject]:
-    """Each project's sdist, and (`wheels`) its wheel built from that sdist, into dist_dir."""
-    drop = _can_drop_privileges()
-    _warn_about_persisted_credentials(paths, console)
-    if not drop:
-        console.info(
-            "The build runs in a process of its own with no credential in its environment, "
-            "as this user: it can read what this user can (the workspace's .git/config, "
-            "RUNNER_TEMP, HOME). Run as root (the container) for a build that cannot; see "
-            "docs/security.md."
-        )
-        return _build_each(paths, dist_dir, console, environ, drop=False, wheels=wheels)
-    with _closed_to_others(_private_folders(environ, paths)) as closed:
-        console.info(
-            f"The build runs as uid {BUILD_UID} in a private copy of the project, with no "
-            "credential in its environment; closed to it while it runs: "
-            + (", ".join(str(f) for f in closed.folders) or "nothing else needed closing")
-            + "."
-        )
-        for folder, why in closed.left_open:
-            console.warning(
-                f"{folder} stays readable by the build: {why}.",
-                title="A private folder stays open to the build",
-            )
-        return _build_each(paths, dist_dir, console, environ, drop=True, wheels=wheels)
-
-
-def _build_each(
-    paths: Sequence[Path],
-    dist_dir: Path,
-    console: Console,
-    environ: Mapping[str, str],
-    *,
-    drop: bool,
-    wheels: bool,
-) -> list[BuiltProject]:
-    built: list[BuiltProject] = []
-    for path in paths:
-        project = build_project(path, dist_dir, console, environ, drop=drop, wheels=wheels)
-        for earlier in built:
-            if earlier.sdist.name == project.sdist.name:
-                raise BuildError(
-                    f"The paths {earlier.path} and {path} build the same project "
-                    f"({project.sdist.name}).",
-                    hint="List each project once in 'path'.",
-                )
-        built.append(project)
-    return built
+    """Start and finish at once: the build with nothing to overlap it with."""
+    return PendingBuild(paths, dist_dir, environ, wheels=wheels).finish(console)

@@ -28,6 +28,7 @@ from ._report import RunRecord, report, where_things_stand
 
 if TYPE_CHECKING:
     from ._attesting import Attested
+    from ._building import PendingBuild
     from ._distributions import Release
     from ._listing import IndexReader
 
@@ -116,11 +117,17 @@ def _run_with(
     record.index, record.dry_run = inputs.index, inputs.dry_run
     warm = _start_warming(inputs)
     _describe(inputs, console)
-
-    plan = _plan_credentials(inputs, context, environ, console)
-    record.gate = _gate_report(inputs, context, console)  # reported even when it refuses
-    _gate.enforce(record.gate.checks, console, dry_run=inputs.dry_run)
-    built = _build(inputs, environ, console)
+    # The build's environment is made while the credentials and the gate are checked; the
+    # project's own code runs only once the gate has passed (_build).
+    pending = _start_build(inputs, environ)
+    try:
+        plan = _plan_credentials(inputs, context, environ, console)
+        record.gate = _gate_report(inputs, context, console)  # reported even when it refuses
+        _gate.enforce(record.gate.checks, console, dry_run=inputs.dry_run)
+        built = _build(pending, console)
+    finally:
+        if pending is not None:
+            pending.cancel()  # a refusal or a failure: stop it (after the build: nothing)
     warm.join()
     final = not inputs.dry_run or context.tag is not None  # else the version is not final
     record.release = _collect(inputs, built, console)  # the report lists the files from here
@@ -240,16 +247,21 @@ def _gate_report(inputs: Inputs, context: RunContext, console: Console) -> _gate
     return gate
 
 
-def _build(inputs: Inputs, environ: Mapping[str, str], console: Console) -> tuple[Path, ...] | None:
-    """The files this run built, or None with build: false (dist-dir holds the release)."""
+def _start_build(inputs: Inputs, environ: Mapping[str, str]) -> PendingBuild | None:
+    """The build, started; None with build: false (dist-dir holds the release)."""
     if not inputs.build:
         return None
-    from ._building import build_projects
+    from ._building import PendingBuild
 
+    return PendingBuild(inputs.paths, inputs.dist_dir, environ, wheels=inputs.builds_wheels)
+
+
+def _build(pending: PendingBuild | None, console: Console) -> tuple[Path, ...] | None:
+    """The files this run built, or None with build: false (dist-dir holds the release)."""
+    if pending is None:
+        return None
     console.stage("Build")
-    projects = build_projects(
-        inputs.paths, inputs.dist_dir, console, environ, wheels=inputs.builds_wheels
-    )
+    projects = pending.finish(console)
     return tuple(f for p in projects for f in (p.sdist, p.wheel) if f is not None)
 
 

@@ -14,6 +14,7 @@ import pytest
 from tests.support.action import (
     ActionRun,
     make_workspace,
+    marking_sample,
 )
 from tests.support.fake_github import (
     RUN_ID,
@@ -98,6 +99,28 @@ def test_a_job_without_an_environment_is_refused_before_building(
     assert trusted.index.files() == []
     assert not (workspace / "dist").exists()
     assert trusted.minted == []
+
+
+def test_a_refused_job_never_runs_the_projects_code_though_its_build_had_started(
+    tmp_path: Path, trusted: FakeTrustedIndex
+) -> None:
+    # The build's environment is made while the gate decides; the project's backend would
+    # write the marker the moment it is imported.
+    marker = tmp_path / "backend-ran"
+    workspace = make_workspace(tmp_path, marking_sample(tmp_path, marker))
+    action_tmp = tmp_path / "action-tmp"
+    action_tmp.mkdir()
+    with fake_github(claims=github_claims(environment=None)) as github:
+        run = release(workspace, github, trusted, env={"TMPDIR": str(action_tmp)})
+
+    assert run.returncode == 1
+    assert "not bound to any environment" in only_error(run)
+    assert not marker.exists()
+    assert "▶ Build" not in run.stdout
+    assert "Build sdist" not in run.stdout
+    assert list(action_tmp.iterdir()) == []  # the started build is stopped and removed
+    assert not (workspace / "dist").exists()
+    assert trusted.index.files() == []
 
 
 def test_a_job_in_another_environment_is_refused(tmp_path: Path, trusted: FakeTrustedIndex) -> None:

@@ -241,6 +241,29 @@ def make_workspace(root: Path, *samples: str | Path, git: bool = True) -> Path:
     return workspace
 
 
+def marking_sample(root: Path, marker: Path) -> Path:
+    """The hatch sample built through an in-tree backend that writes `marker` when it is
+    imported: the first moment any of the project's own code runs."""
+    import shutil
+
+    project = root / "marking-sample"
+    shutil.copytree(SAMPLES / "hatch", project)
+    (project / "_backend").mkdir()
+    (project / "_backend" / "marking_backend.py").write_text(
+        "from pathlib import Path\n"
+        f"Path({str(marker)!r}).write_text('the project\\'s backend ran\\n')\n"
+        "from hatchling.build import *  # noqa: F403\n"
+    )
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'build-backend = "hatchling.build"',
+            'build-backend = "marking_backend"\nbackend-path = ["_backend"]',
+        )
+    )
+    return project
+
+
 COMMIT_EPOCH = 1767323045  # 2026-01-02T03:04:05Z, the commit time make_workspace uses
 
 

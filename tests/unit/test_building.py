@@ -6,7 +6,9 @@ import signal
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,14 +16,16 @@ import pytest
 from pypi_release._build_worker import _extract_safely
 from pypi_release._building import (
     BUILD_UID,
+    PendingBuild,
     _closed_to_others,
     _private_folders,
     _without_credentials,
     build_environment,
     source_date_epoch,
 )
+from pypi_release._console import Console
 from pypi_release._errors import BuildError
-from tests.support.action import COMMIT_EPOCH, make_workspace
+from tests.support.action import COMMIT_EPOCH, make_workspace, marking_sample
 from tests.support.checkout import Checkout, runner_layout
 
 
@@ -245,3 +249,103 @@ def test_the_build_environment_is_the_allow_list_minus_anything_named_like_a_cre
     assert env["HOME"] == str(tmp_path / "home")
     assert not [value for value in env.values() if value.startswith("s") and value[1:].isdigit()]
     assert "RANDOM_SETTING" not in env
+
+
+# -- the build started before the gate --------------------------------------------------------
+
+
+def _installed(sandboxes: Path, name: str) -> bool:
+    """Whether `name` is in a build environment under `sandboxes` (the parent's TMPDIR)."""
+    pattern = f"pypi-release-build-*/home/tmp/build-env-*/lib/python*/site-packages/{name}"
+    return any(sandboxes.glob(pattern))
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _running_in_group(group: int) -> list[int]:
+    """The processes of process group `group` that are not zombies (from /proc)."""
+    running = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == group and state != "Z":
+            running.append(int(stat_file.parent.name))
+    return running
+
+
+@pytest.fixture
+def sandboxes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The parent's TMPDIR, where each build's sandbox is made: this test's own."""
+    folder = tmp_path / "parent-tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+@pytest.mark.timeout(180)
+def test_a_started_build_installs_its_requirements_and_runs_nothing_of_the_project_until_go(
+    tmp_path: Path, sandboxes: Path
+) -> None:
+    marker = tmp_path / "backend-ran"
+    workspace = make_workspace(tmp_path, marking_sample(tmp_path, marker))
+
+    pending = PendingBuild([workspace], workspace / "dist", os.environ, wheels=True)
+    # The declared requirement lands in the build environment before `finish`...
+    _wait_for(lambda: _installed(sandboxes, "hatchling"))
+    time.sleep(1.0)  # the worker is at its "go" by now; nothing may run meanwhile
+    # ... and the project's backend has not been imported: it runs only after "go".
+    assert not marker.exists()
+    assert not (workspace / "dist").exists()
+
+    console = Console(in_actions=False)
+    built = pending.finish(console)
+
+    assert marker.read_text() == "the project's backend ran\n"
+    [project] = built
+    assert project.sdist.name == "prt_hatch_sample-1.0.0.tar.gz"
+    assert project.wheel is not None
+    assert project.wheel.is_file()
+    assert list(sandboxes.iterdir()) == []  # every sandbox removed
+
+
+@pytest.mark.timeout(180)
+def test_a_cancelled_build_stops_its_worker_and_everything_it_started_and_leaves_nothing(
+    tmp_path: Path, sandboxes: Path
+) -> None:
+    marker = tmp_path / "backend-ran"
+    workspace = make_workspace(tmp_path, marking_sample(tmp_path, marker))
+
+    pending = PendingBuild([workspace], workspace / "dist", os.environ, wheels=True)
+    # Cancelled in the middle: the environment exists, the install may still be running.
+    _wait_for(lambda: any(sandboxes.glob("pypi-release-build-*/home/tmp/build-env-*/bin")))
+    [worker] = pending._workers
+    pending.cancel()
+
+    assert worker.process.returncode is not None
+    # Nothing of its process group (uv, the hooks) still runs; the dead may wait a moment for
+    # whoever reaps orphans.
+    _wait_for(lambda: not _running_in_group(worker.process.pid), seconds=10)
+    assert list(sandboxes.iterdir()) == []
+    time.sleep(0.5)
+    assert not marker.exists()
+    assert not (workspace / "dist").exists()
+
+
+def test_a_build_that_cannot_start_fails_in_the_builds_place_not_before_the_gate(
+    tmp_path: Path, sandboxes: Path
+) -> None:
+    missing = tmp_path / "no-such-project"  # the inputs refuse this; here it cannot start
+    pending = PendingBuild([missing], tmp_path / "dist", os.environ, wheels=True)
+    assert list(sandboxes.iterdir()) == []  # what it made is gone already
+
+    with pytest.raises(FileNotFoundError) as failure:
+        pending.finish(Console(in_actions=False))
+    assert str(missing) in str(failure.value)
