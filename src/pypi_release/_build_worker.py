@@ -8,6 +8,7 @@ stdout; the parent trusts none of it: it takes the built files from the output f
 itself, and prints every line as outside data.
 
     python -m pypi_release._build_worker SOURCE OUTDIR [--sdist-only]
+        [--env ENV --installed JSON]   (an environment the parent made, and what it installed)
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
-import tomllib
 import traceback
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -112,28 +112,38 @@ def cause_lines(lines: Iterable[str]) -> list[str]:
     return list(found)[-_CAUSE_LINES:]
 
 
+# compileall behind the hooks on the CPU (nice 10): it only saves the later hooks time.
+_COMPILE = (
+    "import compileall, os, sys; os.nice(10); "
+    "sys.exit(not compileall.compile_dir(sys.argv[1], quiet=1, workers=0))"
+)
+
+
 class _UvEnvironment:
     """The isolated build environment (build's `IsolatedEnv`): a venv of this interpreter
-    filled by `uv pip install`, as build's own uv installer makes it, with its declared
-    requirements installing before `build` has even loaded."""
+    filled by `uv pip install`, as build's own uv installer makes it. Usually the parent made
+    it and installed the declared requirements before this process had even started
+    (`installed`); otherwise `create` makes one here."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, installed: Collection[str] | None = None) -> None:
         import uv
 
         self._uv = uv.find_uv_bin()
         self.root = root
         self.bin = root / "bin"
-        self._early: threading.Thread | None = None
-        self._early_requires: frozenset[str] = frozenset()
-        self._early_failure: BaseException | None = None
+        self._installed = frozenset(installed) if installed is not None else None
         self._compiling: subprocess.Popen[bytes] | None = None
+        if not Path(self.python_executable).exists():
+            raise RuntimeError(f"the build environment has no interpreter at {root}")
+
+    @classmethod
+    def create(cls, root: Path) -> _UvEnvironment:
         # The stdlib's venv, in this process: a few milliseconds, where `uv venv` would start
         # a process and ask the interpreter about itself first.
         import venv
 
         venv.EnvBuilder(symlinks=True, with_pip=False).create(root)
-        if not Path(self.python_executable).exists():
-            raise RuntimeError(f"uv venv made no interpreter at {self.python_executable}")
+        return cls(root)
 
     @property
     def python_executable(self) -> str:
@@ -149,8 +159,32 @@ class _UvEnvironment:
 
     def install(self, requirements: Collection[str]) -> None:
         if requirements:
-            self._run(["pip", "install", *requirements, "--python", self.python_executable])
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+            env["VIRTUAL_ENV"] = str(self.root)
+            command = [
+                self._uv,
+                "pip",
+                "install",
+                *requirements,
+                "--python",
+                self.python_executable,
+            ]
+            done = subprocess.run(
+                command, env=env, stdin=subprocess.DEVNULL, capture_output=True, check=False
+            )
+            if done.returncode:
+                raise subprocess.CalledProcessError(
+                    done.returncode, command, done.stdout, done.stderr
+                )
+        self._compile_in_background()
+
+    def install_build_system(self, requirements: Collection[str]) -> None:
+        """The build-system requirements: installed already when they are what the parent
+        installed (read from pyproject.toml the same way), else installed now."""
+        if self._installed is not None and frozenset(requirements) == self._installed:
             self._compile_in_background()
+            return
+        self.install(requirements)
 
     def _compile_in_background(self) -> None:
         """Compile what was installed while the first hook runs. Every hook is a new process
@@ -158,83 +192,50 @@ class _UvEnvironment:
         not into the project's tree), so without this each one compiles the backend again
         (setuptools: a fifth of a second each). Written atomically: a hook that starts
         meanwhile reads either no bytecode or whole bytecode."""
-        self._stop_compiling()
+        self.stop_compiling()
         self._compiling = subprocess.Popen(
-            [self.python_executable, "-m", "compileall", "-q", "-j", "0", str(self.root / "lib")],
+            [self.python_executable, "-c", _COMPILE, str(self.root / "lib")],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
 
-    def _stop_compiling(self) -> None:
+    def stop_compiling(self) -> None:
         if self._compiling is not None:
             self._compiling.wait()
             self._compiling = None
 
-    def start_installing(self, requirements: Collection[str]) -> None:
-        """Install `requirements` in the background, before they are known for sure (read
-        from pyproject.toml before `build` has loaded); `install_early` takes them over."""
-
-        def work() -> None:
-            try:
-                self.install(requirements)
-            except BaseException as failure:  # handed to the thread that waits for it
-                self._early_failure = failure
-
-        self._early_requires = frozenset(requirements)
-        self._early = threading.Thread(target=work, name="install build requirements")
-        self._early.start()
-
-    def install_early(self, requirements: Collection[str]) -> None:
-        """Install `requirements`: done already when they are what `start_installing` got."""
-        if self._early is not None:
-            self._early.join()
-            early, self._early = self._early_failure, None
-            if frozenset(requirements) == self._early_requires:
-                if early is not None:
-                    raise early
-                return
-        self.install(requirements)
-
-    def remove(self) -> None:
-        if self._early is not None:  # a failure before the install was waited for
-            self._early.join()
-        self._stop_compiling()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def _run(self, args: list[str]) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        env["VIRTUAL_ENV"] = str(self.root)
-        done = subprocess.run(
-            [self._uv, *args], env=env, stdin=subprocess.DEVNULL, capture_output=True, check=False
-        )
-        if done.returncode:
-            raise subprocess.CalledProcessError(
-                done.returncode, [self._uv, *args], done.stdout, done.stderr
-            )
-
 
 @contextmanager
-def _environment(requires: Collection[str] | None = None) -> Iterator[_UvEnvironment]:
-    """A fresh environment, removed afterwards; `requires` start installing at once."""
-    env = _UvEnvironment(Path(tempfile.mkdtemp(prefix="build-env-")))
+def _environment(prepared: Prepared | None = None) -> Iterator[_UvEnvironment]:
+    """The environment the parent `prepared`, or a fresh one; removed afterwards."""
+    if prepared is not None:
+        env = _UvEnvironment(prepared.root, prepared.installed)
+    else:
+        env = _UvEnvironment.create(Path(tempfile.mkdtemp(prefix="build-env-")))
     try:
-        if requires is not None:
-            env.start_installing(requires)
         yield env
     finally:
-        env.remove()
+        env.stop_compiling()
+        shutil.rmtree(env.root, ignore_errors=True)
 
 
-def declared_requires(source: Path) -> list[str] | None:
-    """build-system.requires as pyproject.toml lists it, read without `build`; None when it
-    lists none (then build's own reading decides, defaults included)."""
-    try:
-        table = tomllib.loads((source / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
-    requires = table.get("build-system", {}).get("requires")
-    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
-        return None
-    return requires
+@dataclass(frozen=True)
+class Prepared:
+    """An environment the parent made: where, and what it installed into it (None: nothing
+    was declared, or it could not tell)."""
+
+    root: Path
+    installed: tuple[str, ...] | None
+
+    def arguments(self) -> list[str]:
+        return ["--env", str(self.root), "--installed", json.dumps(self.installed)]
+
+    @classmethod
+    def from_arguments(cls, argv: Sequence[str]) -> Prepared | None:
+        if "--env" not in argv:
+            return None
+        root = Path(argv[argv.index("--env") + 1])
+        installed = json.loads(argv[argv.index("--installed") + 1])
+        return cls(root, tuple(installed) if installed is not None else None)
 
 
 class _BackendRunner:
@@ -293,11 +294,11 @@ def _reporting(source: Path, distribution: str, runner: _BackendRunner) -> Itera
         # uv failing to install a build requirement: its own output says why.
         output = b"".join(o for o in (exc.stdout, exc.stderr) if isinstance(o, bytes))
         text = output.decode(errors="replace") if output else "\n".join(runner.tail)
-        raise _failure(
+        raise build_failure(
             source, distribution, "the build environment could not be made", text
         ) from exc
     except tarfile.TarError as exc:  # an sdist whose entries would land outside its folder
-        raise _failure(
+        raise build_failure(
             source, distribution, f"the sdist cannot be unpacked safely: {exc}", ""
         ) from exc
     except Exception as exc:
@@ -305,11 +306,11 @@ def _reporting(source: Path, distribution: str, runner: _BackendRunner) -> Itera
         from build import BuildBackendException, BuildException
 
         if isinstance(exc, BuildBackendException):
-            raise _failure(
+            raise build_failure(
                 source, distribution, str(exc), "\n".join(runner.tail), runner.causes
             ) from exc
         if isinstance(exc, BuildException | RuntimeError):
-            raise _failure(source, distribution, str(exc), "") from exc
+            raise build_failure(source, distribution, str(exc), "") from exc
         raise
 
 
@@ -328,14 +329,14 @@ def _build_in(
         if install_system_requires:
             requires = sorted(builder.build_system_requires)
             console.info(f"Installing build requirements: {', '.join(requires) or '(none)'}")
-            env.install_early(requires)
+            env.install_build_system(requires)
         extra = sorted(builder.get_requires_for_build(distribution))
         if extra:
             console.info(f"Installing {distribution} requirements: {', '.join(extra)}")
             env.install(extra)
         built = Path(builder.build(distribution, outdir))
     if not built.is_file():
-        raise _failure(
+        raise build_failure(
             source,
             distribution,
             f"the backend named {built.name} but wrote no such file",
@@ -344,7 +345,7 @@ def _build_in(
     return built
 
 
-def _failure(
+def build_failure(
     source: Path, distribution: str, why: str, output: str, seen: Iterable[str] = ()
 ) -> BuildError:
     """The error, with the lines of the output that state its cause (`seen` while it
@@ -409,13 +410,18 @@ def _wait_for_go() -> None:
 
 
 def build_project(
-    path: Path, dist_dir: Path, console: _Events, *, wheel: bool = True
+    path: Path,
+    dist_dir: Path,
+    console: _Events,
+    *,
+    wheel: bool = True,
+    prepared: Prepared | None = None,
 ) -> tuple[Path, Path | None]:
     """The sdist, then (`wheel`) the wheel from it, into `dist_dir`. An error names the
     project's folder, never the temporary one its sdist was unpacked into."""
     runner = _BackendRunner(console)
     try:
-        return _build_project(path, dist_dir, console, runner, wheel=wheel)
+        return _build_project(path, dist_dir, console, runner, wheel=wheel, prepared=prepared)
     except BuildError as error:
         raise _readable(error, runner) from error
 
@@ -429,15 +435,19 @@ def _readable(error: BuildError, runner: _BackendRunner) -> BuildError:
 
 
 def _build_project(
-    path: Path, dist_dir: Path, console: _Events, runner: _BackendRunner, *, wheel: bool
+    path: Path,
+    dist_dir: Path,
+    console: _Events,
+    runner: _BackendRunner,
+    *,
+    wheel: bool,
+    prepared: Prepared | None,
 ) -> tuple[Path, Path | None]:
     dist_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         unpacked = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pypi-release-")))
         with _reporting(path, "sdist", runner):
-            # The environment first, its requirements installing (a download, mostly) while
-            # `build` loads and reads the project.
-            env = stack.enter_context(_environment(declared_requires(path)))
+            env = stack.enter_context(_environment(prepared))
             from build import ProjectBuilder
 
             builder = ProjectBuilder.from_isolated_env(env, path, runner=runner)
@@ -481,7 +491,13 @@ def main(argv: Sequence[str]) -> int:
     events = _Events()
     source, outdir = Path(argv[0]), Path(argv[1])
     try:
-        build_project(source, outdir, events, wheel="--sdist-only" not in argv[2:])
+        build_project(
+            source,
+            outdir,
+            events,
+            wheel="--sdist-only" not in argv[2:],
+            prepared=Prepared.from_arguments(argv[2:]),
+        )
     except BuildError as error:
         events.error(error.message, error.hint)
         return 1

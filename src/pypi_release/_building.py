@@ -10,6 +10,8 @@ user in a private copy of the project, so it can read neither the action's proce
 the built files out. Everything the worker prints is outside data: quoted in the log, never
 interpreted by the runner. The builds run in an isolated environment that uv installs: one
 for the sdist, reused for the wheel when the unpacked sdist asks for the same requirements.
+It is made, and the requirements pyproject.toml declares start installing, as soon as the
+inputs are read (`PendingBuild`); the worker runs no hook before the gate has passed.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ._console import Console
 from ._errors import BuildError
@@ -377,36 +380,84 @@ def _place(built: Path, dist_dir: Path) -> Path:
 
 @dataclass
 class _Worker:
-    """One project's worker, started: it makes its environment and installs the declared build
-    requirements at once, then waits for "go" on its stdin before it runs any hook."""
+    """One project's build, started: uv installing the declared build requirements into the
+    environment made for it, and the worker, which waits for "go" on its stdin before it runs
+    any hook."""
 
     path: Path
     epoch: str | None
     origin: str
     box: _Sandbox
+    install: subprocess.Popen[bytes] | None  # None: nothing declared to install early
     process: subprocess.Popen[str]
+
+
+def declared_requires(source: Path) -> list[str] | None:
+    """build-system.requires as pyproject.toml lists it; None when it lists none (then the
+    worker's reading, build's defaults included, decides and installs)."""
+    try:
+        import tomllib
+
+        with (source / "pyproject.toml").open("rb") as file:
+            table = tomllib.loads(file.read(1 << 20).decode())  # a project file, but bounded
+        requires = table["build-system"]["requires"]
+    except Exception:  # absent, unreadable, not TOML, no such table: the worker decides
+        return None
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        return None
+    return requires
 
 
 def _start_worker(
     path: Path, dist_dir: Path, environ: Mapping[str, str], stack: ExitStack, *, drop: bool,
     wheels: bool,
 ) -> _Worker:  # fmt: skip
-    epoch, origin = source_date_epoch(path, environ)
+    import venv
+
+    import uv
+
+    from ._build_worker import Prepared
+
     box = stack.enter_context(_sandbox(path, dist_dir, drop=drop))
+    # uv starts before the commit's time is known (git, a few ms): it builds nothing of the
+    # project, so SOURCE_DATE_EPOCH means nothing to it.
+    env = build_environment(environ, box.home, epoch=None, shared_cache=box.uid is None)
+    who: dict[str, Any] = {"user": box.uid, "group": box.uid,
+                           "extra_groups": [] if box.uid is not None else None}  # fmt: skip
+    # The environment, made here, and its declared requirements installing by uv (a download,
+    # mostly) from now on, while the worker starts and the gate is checked: as the build's
+    # user, with the build's environment, from the project's folder, as the worker would.
+    prepared = Prepared(box.home / "build-env", None)
+    venv.EnvBuilder(symlinks=True, with_pip=False).create(prepared.root)
+    if box.uid is not None:
+        _chown_tree(prepared.root, box.uid)
+    install = None
+    if requires := declared_requires(box.source):
+        prepared = Prepared(prepared.root, tuple(requires))
+        with (box.home / "install.log").open("wb") as log:
+            install = subprocess.Popen(
+                [uv.find_uv_bin(), "pip", "install", *requires,
+                 "--python", str(prepared.root / "bin" / "python")],
+                cwd=box.source, env={**env, "VIRTUAL_ENV": str(prepared.root)},
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                process_group=0, **who,
+            )  # fmt: skip
+        stack.callback(_stop, install)
+    epoch, origin = source_date_epoch(path, environ)
     env = build_environment(environ, box.home, epoch=epoch, shared_cache=box.uid is None)
     process = subprocess.Popen(
         [sys.executable, "-m", "pypi_release._build_worker", str(box.source), str(box.out),
-         *(() if wheels else ("--sdist-only",))],
+         *(() if wheels else ("--sdist-only",)), *prepared.arguments()],
         cwd=box.source, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, errors="replace",
-        user=box.uid, group=box.uid, extra_groups=[] if box.uid is not None else None,
-        process_group=0,  # so that stopping it stops uv and the hooks it started too
+        process_group=0,  # so that stopping it stops the hooks it started too
+        **who,
     )  # fmt: skip
     stack.callback(_stop, process)  # before the sandbox is removed (last in, first out)
-    return _Worker(path, epoch, origin, box, process)
+    return _Worker(path, epoch, origin, box, install, process)
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
+def _stop(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
     """A worker still running when the build ends (a refusal, a failure, SIGTERM): it and
     everything it started are killed, before its sandbox is removed."""
     for stream in (process.stdin, process.stdout):
@@ -428,14 +479,12 @@ def _finish_worker(
         if worker.epoch
         else f"No SOURCE_DATE_EPOCH ({worker.origin}): archives carry the build time."
     )
+    _wait_for_install(worker)
     assert process.stdin is not None
     with suppress(BrokenPipeError):  # a worker that failed early says why on stdout
         process.stdin.write("go\n")
         process.stdin.close()
-    # The private copy is the project's folder to the reader; the build's own HOME (its TMPDIR
-    # inside) is gone after the run, so it is named, not shown.
-    shown = {str(box.source): str(path), str(box.home): "$HOME"}
-    tail, error, hint = _relay(process, console, shown)
+    tail, error, hint = _relay(process, console, _shown(worker))
     code = process.wait()
     if code or error:
         raise _failure(path, error or f"the build process exited with {code}", hint, tail)
@@ -550,6 +599,29 @@ def _git_config(path: Path) -> Path | None:
         if (folder / ".git" / "config").is_file():
             return folder / ".git" / "config"
     return None
+
+
+def _shown(worker: _Worker) -> dict[str, str]:
+    """How the build's private paths read in the log: the private copy is the project's
+    folder; the build's own HOME (its TMPDIR and environment inside) is gone after the run,
+    so it is named, not shown."""
+    return {str(worker.box.source): str(worker.path), str(worker.box.home): "$HOME"}
+
+
+def _wait_for_install(worker: _Worker) -> None:
+    """The early install of the declared build requirements, finished; its failure is the
+    build's, worded as the worker words it (uv's output says why)."""
+    if worker.install is None or worker.install.wait() == 0:
+        return
+    from ._build_worker import build_failure
+
+    with (worker.box.home / "install.log").open("rb") as log:
+        log.seek(0, os.SEEK_END)
+        log.seek(max(0, log.tell() - 64 * 1024))  # its end says why; bounded
+        output = log.read().decode(errors="replace")
+    for private, shown in _shown(worker).items():
+        output = output.replace(private, shown)
+    raise build_failure(worker.path, "sdist", "the build environment could not be made", output)
 
 
 class PendingBuild:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import threading
 import traceback
 from collections.abc import Mapping, MutableMapping
@@ -45,6 +46,7 @@ _LATER_IMPORTS = (
     "pypi_release._listing", "pypi_release._uploading", "pypi_release._verifying",
 )  # fmt: skip
 _LATER_IMPORTS_IF_IDLE = ("readme_renderer.rst",)
+_BACKGROUND_NICE = 10
 
 
 def release(
@@ -160,6 +162,10 @@ def _start_warming(inputs: Inputs) -> threading.Thread:
     names = _LATER_IMPORTS + (_LATER_IMPORTS_IF_IDLE if inputs.build else ())
 
     def work() -> None:
+        # Behind the build on the CPU: uv and the backend's hooks are what the release
+        # waits for (a Linux thread has a nice value of its own).
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _BACKGROUND_NICE)
         # The system's trust store, patched in now rather than by the first request (it
         # imports requests and urllib3).
         with contextlib.suppress(Exception):

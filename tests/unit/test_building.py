@@ -27,6 +27,7 @@ from pypi_release._console import Console
 from pypi_release._errors import BuildError
 from tests.support.action import COMMIT_EPOCH, make_workspace, marking_sample
 from tests.support.checkout import Checkout, runner_layout
+from tests.support.index import IndexServer
 
 
 def test_last_commit_time_in_a_git_checkout(tmp_path: Path) -> None:
@@ -256,7 +257,7 @@ def test_the_build_environment_is_the_allow_list_minus_anything_named_like_a_cre
 
 def _installed(sandboxes: Path, name: str) -> bool:
     """Whether `name` is in a build environment under `sandboxes` (the parent's TMPDIR)."""
-    pattern = f"pypi-release-build-*/home/tmp/build-env-*/lib/python*/site-packages/{name}"
+    pattern = f"pypi-release-build-*/home/build-env/lib/python*/site-packages/{name}"
     return any(sandboxes.glob(pattern))
 
 
@@ -325,7 +326,7 @@ def test_a_cancelled_build_stops_its_worker_and_everything_it_started_and_leaves
 
     pending = PendingBuild([workspace], workspace / "dist", os.environ, wheels=True)
     # Cancelled in the middle: the environment exists, the install may still be running.
-    _wait_for(lambda: any(sandboxes.glob("pypi-release-build-*/home/tmp/build-env-*/bin")))
+    _wait_for(lambda: any(sandboxes.glob("pypi-release-build-*/home/build-env/bin")))
     [worker] = pending._workers
     pending.cancel()
 
@@ -349,3 +350,28 @@ def test_a_build_that_cannot_start_fails_in_the_builds_place_not_before_the_gate
     with pytest.raises(FileNotFoundError) as failure:
         pending.finish(Console(in_actions=False))
     assert str(missing) in str(failure.value)
+
+
+@pytest.mark.timeout(120)
+def test_build_requirements_that_cannot_be_installed_fail_the_build_in_uvs_words(
+    tmp_path: Path, sandboxes: Path, index: IndexServer
+) -> None:
+    workspace = make_workspace(tmp_path, "hatch")
+    pyproject = workspace / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('"hatchling"', '"pypi-release-no-such-backend==0.0.1"')
+    )
+    # The early install (the parent's uv) asks an index that has no such project.
+    environ = {**os.environ, "UV_INDEX_URL": index.simple_url}
+    pending = PendingBuild([workspace], workspace / "dist", environ, wheels=True)
+
+    with pytest.raises(BuildError) as failure:
+        pending.finish(Console(in_actions=False))
+    message = failure.value.message
+    assert message.startswith(
+        f"Building the sdist of {workspace} failed: the build environment could not be made."
+    )
+    assert "pypi-release-no-such-backend" in message
+    assert "What went wrong" in message  # uv's own sentence, picked out as the cause
+    assert str(sandboxes) not in message  # the sandbox is the project's folder to the reader
+    assert list(sandboxes.iterdir()) == []
