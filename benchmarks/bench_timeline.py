@@ -27,10 +27,11 @@ from tests.support.index import pypiserver  # noqa: E402
 # holds, the marker; "start" is the process's start, "exit" its end.
 MARKS = (
     ("first line (interpreter, imports, hand-over)", None),
-    ("inputs, credentials, gate", "::group::Build sdist"),
-    ("sdist: environment, backend install, hooks", "Built "),
-    ("wheel from the sdist", "Built "),
-    ("take the files, compare with git", "::endgroup::"),
+    ("inputs, credentials, gate (the build environment on its way)", "▶ Build"),
+    ("the rest of the build requirements' install", "::group::Build sdist"),
+    ("sdist: the backend's hooks", "Built "),
+    ("wheel from the sdist: unpack, hooks", "Built "),
+    ("take the files, compare with git", "▶ Preflight"),
     ("check, listing, upload, verify, report", "LAST"),
     ("exit", "EXIT"),
 )

@@ -117,11 +117,12 @@ def _run_with(
 ) -> None:
     context = record.context
     record.index, record.dry_run = inputs.index, inputs.dry_run
+    # The build's environment is made while the credentials and the gate are checked; the
+    # project's own code runs only once the gate has passed (_build). Started before the
+    # warm-up thread, which would hold the GIL while it imports.
+    pending = _start_build(inputs, environ)
     warm = _start_warming(inputs)
     _describe(inputs, console)
-    # The build's environment is made while the credentials and the gate are checked; the
-    # project's own code runs only once the gate has passed (_build).
-    pending = _start_build(inputs, environ)
     try:
         plan = _plan_credentials(inputs, context, environ, console)
         record.gate = _gate_report(inputs, context, console)  # reported even when it refuses
