@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
 
 from pypi_release import _secrets
 from pypi_release._console import Console
@@ -63,3 +69,106 @@ def test_a_multiline_secret_is_masked_line_by_line_and_a_secret_never_prints() -
     assert _secrets.redact("x line-two-bbbb y") == "x *** y"
     assert "line-one" not in repr(secret)
     assert "line-one" not in f"{secret}"
+
+
+def test_secrets_compare_by_value_and_only_with_secrets() -> None:
+    one, same, other = Secret("value-0001"), Secret("value-0001"), Secret("value-0002")
+
+    assert one == same
+    assert hash(one) == hash(same)
+    assert one != other
+    assert one != "value-0001"  # a plain string is never equal to a secret
+    assert not Secret("")
+    assert Secret("x-0001")
+
+
+def test_a_secret_prints_as_stars_and_an_empty_one_as_empty() -> None:
+    assert repr(Secret("hunter2-0001")) == "Secret('***')"
+    assert str(Secret("hunter2-0001")) == "Secret('***')"
+    assert repr(Secret("")) == "Secret('')"
+
+
+def test_values_shorter_than_four_characters_are_masked_by_the_runner_but_not_replaced() -> None:
+    Secret("q7z")  # three characters: replacing every "q7z" would garble the log
+    Secret("k9w4")  # four: replaced
+
+    assert _secrets.redact("q7z k9w4") == "q7z ***"
+
+
+def test_a_secret_that_contains_another_is_replaced_whole() -> None:
+    Secret("inner-0001")
+    Secret("outer-inner-0001-tail")  # registered later, longer: replaced first
+
+    assert _secrets.redact("[outer-inner-0001-tail]") == "[***]"
+    assert _secrets.redact("[inner-0001]") == "[***]"
+
+
+def test_blank_lines_of_a_multiline_secret_are_not_secrets() -> None:
+    out = io.StringIO()
+    console = Console(in_actions=True, out=out)  # held: a console hears while it lives
+
+    Secret("first-line-aaaa\n\n   \nlast-line-bbbb")
+    console.finish()
+
+    masks = [line for line in out.getvalue().splitlines() if line.startswith("::add-mask::")]
+    assert "::add-mask::first-line-aaaa" in masks
+    assert "::add-mask::last-line-bbbb" in masks
+    assert all(line.removeprefix("::add-mask::").strip() for line in masks)
+    assert _secrets.redact("a  b\n\nc") == "a  b\n\nc"  # white space is left alone
+
+
+# -- the hand-over to the re-executed process (what it accepts as its own) --------------------
+
+
+def _handover(body: bytes, *, linked: Path | None = None) -> int:
+    """A descriptor as the first process leaves it: an unlinked file (or `linked`, named)."""
+    if linked is not None:
+        linked.write_bytes(body)
+        fd = os.open(linked, os.O_RDONLY)
+    else:
+        file = tempfile.TemporaryFile()
+        file.write(body)
+        file.flush()
+        fd = os.dup(file.fileno())
+        file.close()
+        os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def test_the_hand_over_is_taken_from_an_unlinked_file_of_this_user() -> None:
+    fd = _handover(json.dumps({"TWINE_PASSWORD": "handed-over-0001"}).encode())
+
+    taken = _secrets._taken_over({_secrets._HANDOVER: str(fd), "KEEP": "me"})
+
+    assert taken == {"KEEP": "me", "TWINE_PASSWORD": "handed-over-0001"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[1, 2]", b"not json", b'"a string"', b'{"A": "' + b"x" * (1 << 20) + b'"}'],
+    ids=["a list", "not JSON", "a string", "over 1 MiB"],
+)
+def test_a_hand_over_that_is_not_a_json_object_within_one_mib_is_not_ours(body: bytes) -> None:
+    fd = _handover(body)
+
+    assert _secrets._taken_over({_secrets._HANDOVER: str(fd)}) is None
+
+
+def test_a_named_file_a_pipe_or_no_descriptor_is_not_our_hand_over(tmp_path: Path) -> None:
+    named = _handover(b'{"A": "b"}', linked=tmp_path / "named.json")
+    read_end, write_end = os.pipe()
+    os.write(write_end, b'{"A": "b"}')
+    os.close(write_end)
+
+    for value in (str(named), str(read_end), "not-a-number", "987654"):
+        assert _secrets._taken_over({_secrets._HANDOVER: value}) is None
+    os.close(named)
+    os.close(read_end)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the file to another user")
+def test_a_hand_over_owned_by_another_user_is_not_ours() -> None:
+    fd = _handover(b'{"A": "b"}')
+    os.fchown(fd, 65534, 65534)
+
+    assert _secrets._taken_over({_secrets._HANDOVER: str(fd)}) is None
