@@ -126,11 +126,10 @@ def _handover(body: bytes, *, linked: Path | None = None) -> int:
         linked.write_bytes(body)
         fd = os.open(linked, os.O_RDONLY)
     else:
-        file = tempfile.TemporaryFile()
-        file.write(body)
-        file.flush()
-        fd = os.dup(file.fileno())
-        file.close()
+        with tempfile.TemporaryFile() as file:
+            file.write(body)
+            file.flush()
+            fd = os.dup(file.fileno())
         os.lseek(fd, 0, os.SEEK_SET)
     return fd
 
