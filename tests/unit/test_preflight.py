@@ -29,10 +29,14 @@ def inspect(
     rules: str = "pypi",
     final: bool = True,
     out: io.StringIO | None = None,
+    max_file_size: int = 0,
 ) -> Release:
     console = Console(in_actions=True, out=out or io.StringIO())
     release = collect_release(folder, built, console)
-    check_release(release, console, rules=rules, verify_metadata=verify, final=final)
+    check_release(
+        release, console, rules=rules, verify_metadata=verify, final=final,
+        max_file_size=max_file_size,
+    )  # fmt: skip
     return release
 
 
@@ -164,6 +168,29 @@ def test_a_release_without_an_sdist_is_refused(tmp_path: Path) -> None:
     make_wheel(tmp_path, "demo-pkg", "1.0")
 
     assert "found 0 sdists" in str(refusal(tmp_path, rules="none"))
+
+
+def test_two_sdists_of_one_release_are_refused_and_named(tmp_path: Path) -> None:
+    make_release(tmp_path, "demo-pkg", "1.0")
+    # the same sdist again under its pre-PEP 625 name (as an old build left it)
+    shutil.copy(tmp_path / "demo_pkg-1.0.tar.gz", tmp_path / "demo-pkg-1.0.tar.gz")
+
+    said = str(refusal(tmp_path, rules="none"))
+    assert "demo-pkg 1.0: found 2 sdists (" in said
+    assert "demo-pkg-1.0.tar.gz" in said
+    assert "demo_pkg-1.0.tar.gz" in said
+
+
+def test_a_file_exactly_at_max_file_size_passes_and_one_byte_over_is_refused(
+    tmp_path: Path,
+) -> None:
+    make_release(tmp_path, "demo-pkg", "1.0")
+    largest = max(p.stat().st_size for p in tmp_path.iterdir())
+
+    inspect(tmp_path, rules="none", max_file_size=largest)  # at the limit: passes
+    said = str(refusal(tmp_path, rules="none", max_file_size=largest - 1))
+    assert f"{largest:,} bytes, larger than max-file-size ({largest - 1:,} bytes)" in said
+    assert said.startswith("1 problem in 1 file")  # the smaller file is under the limit
 
 
 def test_projects_are_checked_separately_in_a_monorepo(tmp_path: Path) -> None:
