@@ -5,8 +5,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -171,3 +174,80 @@ def test_a_hand_over_owned_by_another_user_is_not_ours() -> None:
     os.fchown(fd, 65534, 65534)
 
     assert _secrets._taken_over({_secrets._HANDOVER: str(fd)}) is None
+
+
+def test_a_hand_over_up_to_one_mib_is_taken_whole() -> None:
+    body = json.dumps({"A_FIRST": "a", "BIG": "x" * 600_000, "Z_LAST": "z"}).encode()
+    fd = _handover(body)
+
+    taken = _secrets._taken_over({_secrets._HANDOVER: str(fd), "M": "m"})
+
+    assert taken is not None
+    assert taken["BIG"] == "x" * 600_000
+    assert sorted(taken) == ["A_FIRST", "BIG", "M", "Z_LAST"]  # the hand-over variable gone
+
+
+_CHILD = """
+import json, os, sys
+from pypi_release._secrets import hidden_from_process
+env = hidden_from_process(os.environ)
+block = open("/proc/self/environ", "rb").read().decode()
+print(json.dumps({
+    "pid": os.getpid(),
+    "returned": {k: env.get(k) for k in sys.argv[1:]},
+    "in_block": [k for k in sys.argv[1:] if k + "=" in block],
+    "in_os_environ": [k for k in sys.argv[1:] if k in os.environ],
+}))
+"""
+
+
+def _run_child(env: dict[str, str], names: list[str]) -> tuple[int, dict[str, Any]]:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, *names], env={"PATH": os.defpath, **env},
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    out, _ = child.communicate(timeout=60)
+    assert child.returncode == 0
+    result: dict[str, Any] = json.loads(out)
+    return child.pid, result
+
+
+def test_the_process_re_executes_itself_without_the_credentials_in_its_environment_block() -> None:
+    names = ["TWINE_PASSWORD", "INPUT_PASSWORD", "GITHUB_OUTPUT", "KEEP", _secrets._HANDOVER]
+    pid, seen = _run_child(
+        {"TWINE_PASSWORD": "tw-secret-0001", "INPUT_PASSWORD": "in-secret-0001",
+         "GITHUB_OUTPUT": "/tmp/out", "KEEP": "me"},
+        names,
+    )  # fmt: skip
+
+    assert seen["pid"] == pid  # the same process, executed again
+    assert seen["returned"] == {
+        "TWINE_PASSWORD": "tw-secret-0001", "INPUT_PASSWORD": "in-secret-0001",
+        "GITHUB_OUTPUT": "/tmp/out", "KEEP": "me", _secrets._HANDOVER: None,
+    }  # fmt: skip
+    # /proc/<pid>/environ holds none of them (only the descriptor's number, no secret)
+    assert seen["in_block"] == ["KEEP", _secrets._HANDOVER]
+    assert seen["in_os_environ"] == ["KEEP"]
+
+
+def test_a_hand_over_variable_set_by_the_workflow_is_ignored_and_dropped() -> None:
+    names = ["TWINE_PASSWORD", _secrets._HANDOVER, "A_FIRST", "Z_LAST"]
+    _, seen = _run_child(
+        {_secrets._HANDOVER: "0", "TWINE_PASSWORD": "tw-secret-0002", "A_FIRST": "a",
+         "Z_LAST": "z"},
+        names,
+    )  # fmt: skip
+
+    assert seen["returned"] == {
+        "TWINE_PASSWORD": "tw-secret-0002", _secrets._HANDOVER: None, "A_FIRST": "a",
+        "Z_LAST": "z",
+    }  # fmt: skip
+    assert seen["in_os_environ"] == ["A_FIRST", "Z_LAST"]
+    assert "TWINE_PASSWORD" not in seen["in_block"]
+
+
+def test_without_credentials_nothing_is_handed_over() -> None:
+    _, seen = _run_child({"KEEP": "me"}, ["KEEP", _secrets._HANDOVER])
+
+    assert seen["returned"] == {"KEEP": "me", _secrets._HANDOVER: None}
+    assert seen["in_block"] == ["KEEP"]
