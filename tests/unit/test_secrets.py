@@ -80,6 +80,9 @@ def test_secrets_compare_by_value_and_only_with_secrets() -> None:
     assert one == same
     assert hash(one) == hash(same)
     assert one != other
+    assert other != one  # both ways: not an ordering
+    built = Secret("".join(["value-", "0001"]))  # equal text, another string object
+    assert built == one
     assert one != "value-0001"  # a plain string is never equal to a secret
     assert not Secret("")
     assert Secret("x-0001")
@@ -180,7 +183,9 @@ def test_a_hand_over_up_to_one_mib_is_taken_whole() -> None:
     body = json.dumps({"A_FIRST": "a", "BIG": "x" * 600_000, "Z_LAST": "z"}).encode()
     fd = _handover(body)
 
-    taken = _secrets._taken_over({_secrets._HANDOVER: str(fd), "M": "m"})
+    # the variable's name as the environment gives it: equal text, another string object
+    name = _secrets._HANDOVER.encode().decode()
+    taken = _secrets._taken_over({name: str(fd), "M": "m"})
 
     assert taken is not None
     assert taken["BIG"] == "x" * 600_000
