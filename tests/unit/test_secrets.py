@@ -179,6 +179,30 @@ def test_a_hand_over_owned_by_another_user_is_not_ours() -> None:
     assert _secrets._taken_over({_secrets._HANDOVER: str(fd)}) is None
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user")
+def test_the_hand_over_is_taken_only_by_the_user_who_owns_it_whoever_that_is() -> None:
+    """Read as uid 65534 (a forked child that drops its effective ids): its own file is
+    taken; root's is not. As root alone, uid 0 would hide a check that is not `!=`."""
+    outcome = {}
+    for owner in (65534, 0):
+        fd = _handover(b'{"A": "b"}')
+        os.fchown(fd, owner, owner)
+        pid = os.fork()
+        if pid == 0:  # the child: only what follows, then _exit
+            code = 3
+            try:
+                os.setegid(65534)
+                os.seteuid(65534)
+                taken = _secrets._taken_over({_secrets._HANDOVER: str(fd)})
+                code = 0 if taken == {"A": "b"} else 1 if taken is None else 2
+            finally:
+                os._exit(code)
+        os.close(fd)
+        outcome[owner] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+    assert outcome == {65534: 0, 0: 1}  # taken by its owner; another's refused
+
+
 def test_a_hand_over_up_to_one_mib_is_taken_whole() -> None:
     body = json.dumps({"A_FIRST": "a", "BIG": "x" * 600_000, "Z_LAST": "z"}).encode()
     fd = _handover(body)
