@@ -416,8 +416,6 @@ def _start_worker(
 
     import uv
 
-    from ._build_worker import Prepared
-
     box = stack.enter_context(_sandbox(path, dist_dir, drop=drop))
     # uv starts before the commit's time is known (git, a few ms): it builds nothing of the
     # project, so SOURCE_DATE_EPOCH means nothing to it.
@@ -427,22 +425,24 @@ def _start_worker(
     # The environment, made here, and its declared requirements installing by uv (a download,
     # mostly) from now on, while the worker starts and the gate is checked: as the build's
     # user, with the build's environment, from the project's folder, as the worker would.
-    prepared = Prepared(box.home / "build-env", None)
-    venv.EnvBuilder(symlinks=True, with_pip=False).create(prepared.root)
+    root = box.home / "build-env"
+    venv.EnvBuilder(symlinks=True, with_pip=False).create(root)
     if box.uid is not None:
-        _chown_tree(prepared.root, box.uid)
+        _chown_tree(root, box.uid)
     install = None
     if requires := declared_requires(box.source):
-        prepared = Prepared(prepared.root, tuple(requires))
         with (box.home / "install.log").open("wb") as log:
             install = subprocess.Popen(
                 [uv.find_uv_bin(), "pip", "install", *requires,
-                 "--python", str(prepared.root / "bin" / "python")],
-                cwd=box.source, env={**env, "VIRTUAL_ENV": str(prepared.root)},
+                 "--python", str(root / "bin" / "python")],
+                cwd=box.source, env={**env, "VIRTUAL_ENV": str(root)},
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 process_group=0, **who,
             )  # fmt: skip
         stack.callback(_stop, install)
+    from ._build_worker import Prepared  # after uv has started: it is on uv's path
+
+    prepared = Prepared(root, tuple(requires) if requires else None)
     epoch, origin = source_date_epoch(path, environ)
     env = build_environment(environ, box.home, epoch=epoch, shared_cache=box.uid is None)
     process = subprocess.Popen(
