@@ -145,6 +145,51 @@ def test_new_files_for_a_release_older_than_14_days_are_refused_before_upload(
         )  # other indexes: not their rule
 
 
+def test_an_sdist_when_the_release_on_the_index_has_another_is_refused_and_only_it(
+    tmp_path: Path,
+) -> None:
+    make_release(tmp_path)
+    console = Console(in_actions=True, out=io.StringIO())
+    release = collect_release(tmp_path, None, console)
+    wheel, sdist = release.distributions
+    other = {"filename": "demo-pkg-1.0.tar.gz", "hashes": {"sha256": "ab" * 32}}
+
+    with (
+        serve(lambda r: pep691([other])) as base,
+        pytest.raises(PreflightError) as caught,
+    ):
+        compare_with_index(release, reader_for(base, console), console,
+                           rules="pypi", skip_existing=True, max_file_size=0)  # fmt: skip
+
+    [problem] = caught.value.problems
+    assert problem.filename == sdist.filename
+    assert problem.rule == "One sdist per release"
+    assert "the release already has an sdist (demo-pkg-1.0.tar.gz)" in problem.message
+    assert wheel.filename not in str(caught.value)
+
+
+def test_identical_files_without_skip_existing_are_one_problem_naming_each(
+    tmp_path: Path,
+) -> None:
+    make_release(tmp_path)
+    console = Console(in_actions=True, out=io.StringIO())
+    release = collect_release(tmp_path, None, console)
+    listed = [{"filename": d.filename, "hashes": {"sha256": d.sha256}}
+              for d in release.distributions]  # fmt: skip
+
+    with (
+        serve(lambda r: pep691(listed)) as base,
+        pytest.raises(PreflightError) as caught,
+    ):
+        compare_with_index(release, reader_for(base, console), console,
+                           rules="pypi", skip_existing=False, max_file_size=0)  # fmt: skip
+
+    [problem] = caught.value.problems
+    names = ", ".join(sorted(d.filename for d in release.distributions))
+    assert problem.message == f"Already on the index with the same content: {names}."
+    assert "skip-existing: true" in problem.fix
+
+
 # -- the index's copy, compared by content ---------------------------------------------------
 
 

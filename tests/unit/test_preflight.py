@@ -601,3 +601,14 @@ def test_without_the_readme_in_an_sdist_the_description_itself_is_quoted(tmp_pat
 
     assert "the description, line 4: Error: Unknown target name" in problem.message
     assert "    4 | See the `guide`_ first." in problem.message
+
+
+def test_the_quoted_line_may_be_the_last_and_is_cut_at_200_characters(tmp_path: Path) -> None:
+    line = "See the `guide`_ first. " + "x" * 300
+    readme = "Demo\n====\n\n" + line  # no newline at the end: line 4 is the last
+    make_wheel(tmp_path, "demo-pkg", "1.0", description=readme, content_type="text/x-rst")
+
+    (problem,) = [p for p in refusal(tmp_path).problems if p.rule == "Description"]
+
+    quoted = [entry for entry in problem.message.splitlines() if entry.startswith("    4 | ")]
+    assert quoted == ["    4 | " + line[:200]]
