@@ -152,7 +152,7 @@ def test_an_sdist_when_the_release_on_the_index_has_another_is_refused_and_only_
     console = Console(in_actions=True, out=io.StringIO())
     release = collect_release(tmp_path, None, console)
     wheel, sdist = release.distributions
-    other = {"filename": "demo-pkg-1.0.tar.gz", "hashes": {"sha256": "ab" * 32}}
+    other: dict[str, object] = {"filename": "demo-pkg-1.0.tar.gz", "hashes": {"sha256": "ab" * 32}}
 
     with (
         serve(lambda r: pep691([other])) as base,
@@ -174,8 +174,8 @@ def test_identical_files_without_skip_existing_are_one_problem_naming_each(
     make_release(tmp_path)
     console = Console(in_actions=True, out=io.StringIO())
     release = collect_release(tmp_path, None, console)
-    listed = [{"filename": d.filename, "hashes": {"sha256": d.sha256}}
-              for d in release.distributions]  # fmt: skip
+    listed: list[dict[str, object]] = [{"filename": d.filename, "hashes": {"sha256": d.sha256}}
+                                       for d in release.distributions]  # fmt: skip
 
     with (
         serve(lambda r: pep691(listed)) as base,
