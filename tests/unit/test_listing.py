@@ -130,6 +130,7 @@ def test_new_files_for_a_release_older_than_14_days_are_refused_before_upload(
         compare_with_index(release, reader_for(base, console), console,
                            rules="pypi", skip_existing=True, max_file_size=0)  # fmt: skip
     assert "demo_pkg-1.0.tar.gz" in str(caught.value)  # the new file it would refuse
+    assert wheel.filename not in str(caught.value)  # identical: not a new file
     with serve(listing(fresh)) as base:
         same = compare_with_index(release, reader_for(base, console), console,
                                   rules="pypi", skip_existing=True, max_file_size=0)  # fmt: skip
@@ -361,3 +362,57 @@ def test_the_index_copy_is_read_only_from_the_index_and_only_so_far(
     assert problem.rule == "Different content on the index"
     assert f"The index's copy could not be compared: {said}" in problem.message, problem.message
     assert asked == []  # nothing was fetched from another origin
+
+
+def test_an_index_copy_that_is_no_archive_is_named_as_unreadable(tmp_path: Path) -> None:
+    _served_release(tmp_path)
+
+    def route(request: Request) -> Response:
+        if request.path == "/files/d-1.0.tar.gz":
+            return Response(200, b"this is not a gzip file")
+        return _listing_at("../../files/d-1.0.tar.gz")
+
+    found, _ = _compare(tmp_path, route)
+
+    assert isinstance(found, PreflightError)
+    (problem,) = found.problems
+    assert "the index's copy cannot be read as sdist (" in problem.message
+
+
+def test_off_a_tag_what_the_index_holds_only_warns(tmp_path: Path) -> None:
+    """A dry run whose version is not final: a file the index holds with other content is a
+    warning (the real release will have another version), not a refusal."""
+    _served_release(tmp_path)
+    out = io.StringIO()
+    console = Console(in_actions=True, out=out)
+    from pypi_release._distributions import Release, read_distribution
+
+    release = Release((read_distribution(tmp_path / "dist" / "d-1.0.tar.gz"),), ())
+
+    with serve(lambda r: _listing_at("/files/gone.tar.gz")) as base:
+        found = compare_with_index(
+            release, reader_for(base, console), console, rules="basic",
+            skip_existing=True, max_file_size=0, final=False,
+        )  # fmt: skip
+
+    assert found.identical == frozenset()
+    assert "::warning" in out.getvalue()
+    assert "Different content on the index" in out.getvalue()
+
+
+def test_each_project_of_a_monorepo_is_compared_with_its_own_listing_once(
+    tmp_path: Path,
+) -> None:
+    make_release(tmp_path, "alpha", "1.0")
+    make_release(tmp_path, "beta", "3.1")
+    out = io.StringIO()
+    console = Console(in_actions=True, out=out)
+    release = collect_release(tmp_path, None, console)
+
+    with serve(lambda r: pep691([])) as base:
+        compare_with_index(release, reader_for(base, console), console,
+                           rules="pypi", skip_existing=True, max_file_size=0)  # fmt: skip
+
+    said = [line for line in out.getvalue().splitlines() if line.startswith("Not on the index")]
+    assert sorted(said) == sorted(f"Not on the index yet: {d.filename}"
+                                  for d in release.distributions)  # fmt: skip
