@@ -11,7 +11,19 @@ from packaging.version import InvalidVersion
 from pypi_release._console import Console
 from pypi_release._context import RunContext, read_context
 from pypi_release._errors import GateError
-from pypi_release._gate import check_tag_matches, enforce, run_gate, tag_version
+from pypi_release._gate import (
+    APPROVAL,
+    ENVIRONMENT,
+    PROTECTION,
+    TAG,
+    Check,
+    GateReport,
+    check_tag_matches,
+    enforce,
+    log_report,
+    run_gate,
+    tag_version,
+)
 from pypi_release._inputs import Inputs, read_inputs
 from tests.support.fake_github import GITHUB_TOKEN, RUN_ID, SHA, FakeGitHub, fake_github
 
@@ -158,3 +170,29 @@ def test_enforce_refuses_with_the_first_failure_and_counts_the_rest(tmp_path: Pa
     ):
         enforce(report.checks, quiet(), dry_run=False)
     enforce(report.checks, quiet(), dry_run=True)  # a dry run only warns
+
+
+def test_the_report_shows_a_fix_only_under_a_failed_check_and_the_tag_before_the_build_only_failed() -> (
+    None
+):
+    report = GateReport((
+        Check(ENVIRONMENT, "passed", "job runs in 'deploy'", "fix-for-passed"),
+        Check(PROTECTION, "failed", "no reviewers", "fix-for-failed"),
+        Check(APPROVAL, "skipped", "off", "fix-for-skipped"),
+        Check(TAG, "passed", "tag '1.0'", "fix-for-tag"),
+    ))  # fmt: skip
+    out = io.StringIO()
+
+    log_report(report, Console(in_actions=True, out=out), before_build=True)
+
+    lines = out.getvalue().splitlines()
+    assert "fix-for-failed" in lines
+    assert not [line for line in lines if line in ("fix-for-passed", "fix-for-skipped")]
+    assert not [line for line in lines if TAG in line]  # read, not yet compared: not shown
+    failed_tag = GateReport((Check(TAG, "failed", "tag 'x' is no version", "fix-for-tag"),))
+    out = io.StringIO()
+    log_report(failed_tag, Console(in_actions=True, out=out), before_build=True)
+    assert f"❌ {TAG}: failed: tag 'x' is no version" in out.getvalue().splitlines()
+    out = io.StringIO()
+    log_report(report, Console(in_actions=True, out=out))  # after the build: every check
+    assert any(line.startswith(f"✅ {TAG}: ") for line in out.getvalue().splitlines())
