@@ -9,6 +9,10 @@ itself, and prints every line as outside data.
 
     python -m pypi_release._build_worker SOURCE OUTDIR [--sdist-only]
         [--env ENV --installed JSON]   (an environment the parent made, and what it installed)
+
+It reads the project and adopts (or makes) its environment at once, then waits for a line
+"go" on stdin before it runs any hook: the parent sends it once the deployment gate has
+passed. End of input instead of "go" ends the worker quietly.
 """
 
 from __future__ import annotations
