@@ -21,8 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -70,12 +72,18 @@ def run(command: list[str], cwd: Path, env: dict[str, str]) -> None:
         raise RuntimeError(f"{command[:3]} failed:\n{done.stdout}\n{done.stderr}")
 
 
+def action_run(index: IndexServer, env: dict[str, str]) -> dict[str, Any]:
+    """run_action's (and prepare_run's) arguments for our release: a tag push with an API
+    token for `index`, the round's cold caches."""
+    return {
+        "inputs": {"repository-url": index.upload_url, "user": index.user,
+                   "password": index.password},
+        "env": {k: env[k] for k in ("UV_CACHE_DIR", "PIP_CACHE_DIR", "XDG_CACHE_HOME")},
+    }  # fmt: skip
+
+
 def ours(workspace: Path, index: IndexServer, env: dict[str, str]) -> None:
-    done = run_action(
-        workspace,
-        {"repository-url": index.upload_url, "user": index.user, "password": index.password},
-        env={k: env[k] for k in ("UV_CACHE_DIR", "PIP_CACHE_DIR", "XDG_CACHE_HOME")},
-    )
+    done = run_action(workspace, **action_run(index, env))
     if done.returncode:
         raise RuntimeError(done.log)
 
@@ -99,18 +107,25 @@ def uv(workspace: Path, index: IndexServer, env: dict[str, str]) -> None:
 PIPELINES: dict[str, Pipeline] = {"pypi-release": ours, "classic": classic, "uv": uv}
 
 
-def one_round(sample: str, pipeline: Pipeline) -> float:
+@contextmanager
+def fresh_round(sample: str) -> Iterator[tuple[Path, IndexServer, dict[str, str]]]:
+    """A round's own workspace (committed, tagged 1.0.0 for setuptools-scm), a fresh
+    pypiserver and cold caches; none of it timed."""
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch_dir:
         scratch = Path(scratch_dir)
         with pypiserver(scratch / "index") as index:
             workspace = make_workspace(scratch, sample)
-            subprocess.run(["git", "tag", "1.0.0"], cwd=workspace, check=True)  # setuptools-scm
-            env = cold_env(scratch)
-            start = time.perf_counter()
-            pipeline(workspace, index, env)
-            elapsed = time.perf_counter() - start
-            if len(index.files()) != 2:
-                raise RuntimeError(f"{pipeline.__name__} left {index.files()} on the index")
+            subprocess.run(["git", "tag", "1.0.0"], cwd=workspace, check=True)
+            yield workspace, index, cold_env(scratch)
+
+
+def one_round(sample: str, pipeline: Pipeline) -> float:
+    with fresh_round(sample) as (workspace, index, env):
+        start = time.perf_counter()
+        pipeline(workspace, index, env)
+        elapsed = time.perf_counter() - start
+        if len(index.files()) != 2:
+            raise RuntimeError(f"{pipeline.__name__} left {index.files()} on the index")
     return elapsed
 
 

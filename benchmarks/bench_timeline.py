@@ -11,17 +11,15 @@ import argparse
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_release import SAMPLES, as_on_a_runner, cold_env  # noqa: E402
+from bench_release import SAMPLES, action_run, as_on_a_runner, fresh_round  # noqa: E402
 
-from tests.support.action import ENTRYPOINT, make_workspace, prepare_run  # noqa: E402
-from tests.support.index import pypiserver  # noqa: E402
+from tests.support.action import ENTRYPOINT, prepare_run  # noqa: E402
 
 # Each phase ends at the first line (after the previous phase's end) that starts with, or
 # holds, the marker; "start" is the process's start, "exit" its end.
@@ -39,32 +37,22 @@ MARKS = (
 
 def one_run(sample: str) -> list[tuple[float, str]]:
     """(seconds since start, line) for every line the run printed, then (end, "EXIT")."""
-    with tempfile.TemporaryDirectory(prefix="bench-") as scratch_dir:
-        scratch = Path(scratch_dir)
-        with pypiserver(scratch / "index") as index:
-            workspace = make_workspace(scratch, sample)
-            subprocess.run(["git", "tag", "1.0.0"], cwd=workspace, check=True)
-            cold = cold_env(scratch)
-            run = prepare_run(
-                workspace,
-                {"repository-url": index.upload_url, "user": index.user,
-                 "password": index.password},
-                env={k: cold[k] for k in ("UV_CACHE_DIR", "PIP_CACHE_DIR", "XDG_CACHE_HOME")},
-            )  # fmt: skip
-            lines: list[tuple[float, str]] = []
-            start = time.perf_counter()
-            with subprocess.Popen(
-                [sys.executable, str(ENTRYPOINT)], cwd=workspace, env=run.environ,
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                text=True,
-            ) as process:  # fmt: skip
-                assert process.stdout is not None
-                for line in process.stdout:
-                    lines.append((time.perf_counter() - start, line.rstrip("\n")))
-                code = process.wait()
-            lines.append((time.perf_counter() - start, "EXIT"))
-            if code or len(index.files()) != 2:
-                raise RuntimeError("\n".join(text for _, text in lines))
+    with fresh_round(sample) as (workspace, index, env):
+        run = prepare_run(workspace, **action_run(index, env))
+        lines: list[tuple[float, str]] = []
+        start = time.perf_counter()
+        with subprocess.Popen(
+            [sys.executable, str(ENTRYPOINT)], cwd=workspace, env=run.environ,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True,
+        ) as process:  # fmt: skip
+            assert process.stdout is not None
+            for line in process.stdout:
+                lines.append((time.perf_counter() - start, line.rstrip("\n")))
+            code = process.wait()
+        lines.append((time.perf_counter() - start, "EXIT"))
+        if code or len(index.files()) != 2:
+            raise RuntimeError("\n".join(text for _, text in lines))
     return lines
 
 

@@ -123,6 +123,15 @@ _COMPILE = (
 )
 
 
+def make_environment(root: Path) -> None:
+    """An empty venv of this interpreter at `root`, for uv to fill (here, or by the parent
+    before this process starts). The stdlib's venv, in process: a few milliseconds, where
+    `uv venv` would start a process and ask the interpreter about itself first."""
+    import venv
+
+    venv.EnvBuilder(symlinks=True, with_pip=False).create(root)
+
+
 class _UvEnvironment:
     """The isolated build environment (build's `IsolatedEnv`): a venv of this interpreter
     filled by `uv pip install`, as build's own uv installer makes it. Usually the parent made
@@ -142,11 +151,7 @@ class _UvEnvironment:
 
     @classmethod
     def create(cls, root: Path) -> _UvEnvironment:
-        # The stdlib's venv, in this process: a few milliseconds, where `uv venv` would start
-        # a process and ask the interpreter about itself first.
-        import venv
-
-        venv.EnvBuilder(symlinks=True, with_pip=False).create(root)
+        make_environment(root)
         return cls(root)
 
     @property

@@ -412,21 +412,20 @@ def _start_worker(
     path: Path, dist_dir: Path, environ: Mapping[str, str], stack: ExitStack, *, drop: bool,
     wheels: bool,
 ) -> _Worker:  # fmt: skip
-    import venv
-
     import uv
 
+    from ._build_worker import Prepared, make_environment
+
+    epoch, origin = source_date_epoch(path, environ)
     box = stack.enter_context(_sandbox(path, dist_dir, drop=drop))
-    # uv starts before the commit's time is known (git, a few ms): it builds nothing of the
-    # project, so SOURCE_DATE_EPOCH means nothing to it.
-    env = build_environment(environ, box.home, epoch=None, shared_cache=box.uid is None)
+    env = build_environment(environ, box.home, epoch=epoch, shared_cache=box.uid is None)
     who: dict[str, Any] = {"user": box.uid, "group": box.uid,
                            "extra_groups": [] if box.uid is not None else None}  # fmt: skip
     # The environment, made here, and its declared requirements installing by uv (a download,
     # mostly) from now on, while the worker starts and the gate is checked: as the build's
     # user, with the build's environment, from the project's folder, as the worker would.
     root = box.home / "build-env"
-    venv.EnvBuilder(symlinks=True, with_pip=False).create(root)
+    make_environment(root)
     if box.uid is not None:
         _chown_tree(root, box.uid)
     install = None
@@ -440,11 +439,7 @@ def _start_worker(
                 process_group=0, **who,
             )  # fmt: skip
         stack.callback(_stop, install)
-    from ._build_worker import Prepared  # after uv has started: it is on uv's path
-
     prepared = Prepared(root, tuple(requires) if requires else None)
-    epoch, origin = source_date_epoch(path, environ)
-    env = build_environment(environ, box.home, epoch=epoch, shared_cache=box.uid is None)
     process = subprocess.Popen(
         [sys.executable, "-m", "pypi_release._build_worker", str(box.source), str(box.out),
          *(() if wheels else ("--sdist-only",)), *prepared.arguments()],
@@ -640,17 +635,15 @@ class PendingBuild:
         self._workers: list[_Worker] = []
         self._closed: Closed | None = None
         self._failure: Exception | None = None
-        self._drop = False
         try:
-            self._drop = _can_drop_privileges()
-            if self._drop:
+            drop = _can_drop_privileges()
+            if drop:
                 folders = _private_folders(environ, paths)
                 self._closed = self._stack.enter_context(_closed_to_others(folders))
             for path in paths:
                 self._workers.append(
-                    _start_worker(path, dist_dir, environ, self._stack, drop=self._drop,
-                                  wheels=wheels)
-                )  # fmt: skip
+                    _start_worker(path, dist_dir, environ, self._stack, drop=drop, wheels=wheels)
+                )
         except Exception as failure:  # reported by `finish`, in the build's place in the log
             self._failure = failure
             self._stack.close()
@@ -699,15 +692,3 @@ class PendingBuild:
                 f"{folder} stays readable by the build: {why}.",
                 title="A private folder stays open to the build",
             )
-
-
-def build_projects(
-    paths: Sequence[Path],
-    dist_dir: Path,
-    console: Console,
-    environ: Mapping[str, str],
-    *,
-    wheels: bool = True,
-) -> list[BuiltProject]:
-    """Start and finish at once: the build with nothing to overlap it with."""
-    return PendingBuild(paths, dist_dir, environ, wheels=wheels).finish(console)

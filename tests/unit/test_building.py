@@ -291,14 +291,19 @@ def sandboxes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+def _start_marking_build(tmp_path: Path) -> tuple[Path, Path, PendingBuild]:
+    """A build of the marking sample, started: (the mark its backend writes when imported,
+    the workspace, the pending build)."""
+    marker = tmp_path / "backend-ran"
+    workspace = make_workspace(tmp_path, marking_sample(tmp_path, marker))
+    return marker, workspace, PendingBuild([workspace], workspace / "dist", os.environ, wheels=True)
+
+
 @pytest.mark.timeout(180)
 def test_a_started_build_installs_its_requirements_and_runs_nothing_of_the_project_until_go(
     tmp_path: Path, sandboxes: Path
 ) -> None:
-    marker = tmp_path / "backend-ran"
-    workspace = make_workspace(tmp_path, marking_sample(tmp_path, marker))
-
-    pending = PendingBuild([workspace], workspace / "dist", os.environ, wheels=True)
+    marker, workspace, pending = _start_marking_build(tmp_path)
     # The declared requirement lands in the build environment before `finish`...
     _wait_for(lambda: _installed(sandboxes, "hatchling"))
     time.sleep(1.0)  # the worker is at its "go" by now; nothing may run meanwhile
@@ -321,10 +326,7 @@ def test_a_started_build_installs_its_requirements_and_runs_nothing_of_the_proje
 def test_a_cancelled_build_stops_its_worker_and_everything_it_started_and_leaves_nothing(
     tmp_path: Path, sandboxes: Path
 ) -> None:
-    marker = tmp_path / "backend-ran"
-    workspace = make_workspace(tmp_path, marking_sample(tmp_path, marker))
-
-    pending = PendingBuild([workspace], workspace / "dist", os.environ, wheels=True)
+    marker, workspace, pending = _start_marking_build(tmp_path)
     # Cancelled in the middle: the environment exists, the install may still be running.
     _wait_for(lambda: any(sandboxes.glob("pypi-release-build-*/home/build-env/bin")))
     [worker] = pending._workers

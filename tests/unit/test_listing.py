@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from pypi_release._console import Console
-from pypi_release._distributions import collect_release
+from pypi_release._distributions import Release, collect_release, read_distribution
 from pypi_release._errors import IndexAnswerError, PreflightError
 from pypi_release._http import RetryPolicy
 from pypi_release._index import KnownIndex
 from pypi_release._listing import IndexReader, Listing, parse_simple_json
-from pypi_release._preflight import compare_with_index
+from pypi_release._preflight import OnIndex, compare_with_index
 from tests.support.distfiles import make_release
 from tests.support.loopback import Request, Response, serve
 
@@ -26,6 +26,28 @@ POLICY = RetryPolicy(attempts=1, timeout=5)
 
 def reader_for(base: str, console: Console) -> IndexReader:
     return IndexReader(KnownIndex(f"{base}/legacy/", f"{base}/simple/"), console, POLICY)
+
+
+def _against(
+    release: Release,
+    route: Callable[[Request], Response],
+    console: Console,
+    *,
+    rules: str = "pypi",
+    skip_existing: bool = True,
+    max_file_size: int = 0,
+    final: bool = True,
+) -> OnIndex | PreflightError:
+    """compare_with_index against a loopback index answering with `route`: what it found, or
+    its refusal."""
+    with serve(route) as base:
+        try:
+            return compare_with_index(
+                release, reader_for(base, console), console, rules=rules,
+                skip_existing=skip_existing, max_file_size=max_file_size, final=final,
+            )  # fmt: skip
+        except PreflightError as error:
+            return error
 
 
 def pep691(files: list[dict[str, object]]) -> Response:
@@ -155,18 +177,14 @@ def test_an_sdist_when_the_release_on_the_index_has_another_is_refused_and_only_
     wheel, sdist = release.distributions
     other: dict[str, object] = {"filename": "demo-pkg-1.0.tar.gz", "hashes": {"sha256": "ab" * 32}}
 
-    with (
-        serve(lambda r: pep691([other])) as base,
-        pytest.raises(PreflightError) as caught,
-    ):
-        compare_with_index(release, reader_for(base, console), console,
-                           rules="pypi", skip_existing=True, max_file_size=0)  # fmt: skip
+    refused = _against(release, lambda r: pep691([other]), console)
 
-    [problem] = caught.value.problems
+    assert isinstance(refused, PreflightError)
+    [problem] = refused.problems
     assert problem.filename == sdist.filename
     assert problem.rule == "One sdist per release"
     assert "the release already has an sdist (demo-pkg-1.0.tar.gz)" in problem.message
-    assert wheel.filename not in str(caught.value)
+    assert wheel.filename not in str(refused)
 
 
 def test_identical_files_without_skip_existing_are_one_problem_naming_each(
@@ -178,14 +196,10 @@ def test_identical_files_without_skip_existing_are_one_problem_naming_each(
     listed: list[dict[str, object]] = [{"filename": d.filename, "hashes": {"sha256": d.sha256}}
                                        for d in release.distributions]  # fmt: skip
 
-    with (
-        serve(lambda r: pep691(listed)) as base,
-        pytest.raises(PreflightError) as caught,
-    ):
-        compare_with_index(release, reader_for(base, console), console,
-                           rules="pypi", skip_existing=False, max_file_size=0)  # fmt: skip
+    refused = _against(release, lambda r: pep691(listed), console, skip_existing=False)
 
-    [problem] = caught.value.problems
+    assert isinstance(refused, PreflightError)
+    [problem] = refused.problems
     names = ", ".join(sorted(d.filename for d in release.distributions))
     assert problem.message == f"Already on the index with the same content: {names}."
     assert "skip-existing: true" in problem.fix
@@ -284,21 +298,12 @@ def _served_release(tmp_path: Path) -> tuple[Path, bytes]:
 
 
 def _compare(
-    tmp_path: Path, route: Callable[[Request], Response], *, limit: int = 0
+    tmp_path: Path, route: Callable[[Request], Response], *, limit: int = 0, final: bool = True
 ) -> tuple[object, str]:
-    from pypi_release._distributions import Release, read_distribution
-
     out = io.StringIO()
     console = Console(in_actions=True, out=out)
     release = Release((read_distribution(tmp_path / "dist" / "d-1.0.tar.gz"),), ())
-    with serve(route) as base:
-        try:
-            found: object = compare_with_index(
-                release, reader_for(base, console), console, rules="basic",
-                skip_existing=True, max_file_size=limit,
-            )  # fmt: skip
-        except PreflightError as error:
-            found = error
+    found = _against(release, route, console, rules="basic", max_file_size=limit, final=final)
     return found, out.getvalue()
 
 
@@ -383,21 +388,13 @@ def test_off_a_tag_what_the_index_holds_only_warns(tmp_path: Path) -> None:
     """A dry run whose version is not final: a file the index holds with other content is a
     warning (the real release will have another version), not a refusal."""
     _served_release(tmp_path)
-    out = io.StringIO()
-    console = Console(in_actions=True, out=out)
-    from pypi_release._distributions import Release, read_distribution
 
-    release = Release((read_distribution(tmp_path / "dist" / "d-1.0.tar.gz"),), ())
+    found, log = _compare(tmp_path, lambda r: _listing_at("/files/gone.tar.gz"), final=False)
 
-    with serve(lambda r: _listing_at("/files/gone.tar.gz")) as base:
-        found = compare_with_index(
-            release, reader_for(base, console), console, rules="basic",
-            skip_existing=True, max_file_size=0, final=False,
-        )  # fmt: skip
-
-    assert found.identical == frozenset()
-    assert "::warning" in out.getvalue()
-    assert "Different content on the index" in out.getvalue()
+    assert not isinstance(found, PreflightError), found
+    assert found.identical == frozenset()  # type: ignore[attr-defined]
+    assert "::warning" in log
+    assert "Different content on the index" in log
 
 
 def test_each_project_of_a_monorepo_is_compared_with_its_own_listing_once(
@@ -409,10 +406,9 @@ def test_each_project_of_a_monorepo_is_compared_with_its_own_listing_once(
     console = Console(in_actions=True, out=out)
     release = collect_release(tmp_path, None, console)
 
-    with serve(lambda r: pep691([])) as base:
-        compare_with_index(release, reader_for(base, console), console,
-                           rules="pypi", skip_existing=True, max_file_size=0)  # fmt: skip
+    found = _against(release, lambda r: pep691([]), console)
 
+    assert not isinstance(found, PreflightError), found
     said = [line for line in out.getvalue().splitlines() if line.startswith("Not on the index")]
     assert sorted(said) == sorted(f"Not on the index yet: {d.filename}"
                                   for d in release.distributions)  # fmt: skip
