@@ -241,9 +241,10 @@ def make_workspace(root: Path, *samples: str | Path, git: bool = True) -> Path:
     return workspace
 
 
-def marking_sample(root: Path, marker: Path) -> Path:
+def marking_sample(root: Path, marker: Path, *, linger: float = 0) -> Path:
     """The hatch sample built through an in-tree backend that writes `marker` when it is
-    imported: the first moment any of the project's own code runs."""
+    imported: the first moment any of the project's own code runs; then it sleeps `linger`
+    seconds (a hook still running)."""
     import shutil
 
     project = root / "marking-sample"
@@ -252,6 +253,7 @@ def marking_sample(root: Path, marker: Path) -> Path:
     (project / "_backend" / "marking_backend.py").write_text(
         "from pathlib import Path\n"
         f"Path({str(marker)!r}).write_text('the project\\'s backend ran\\n')\n"
+        f"__import__('time').sleep({linger})\n"
         "from hatchling.build import *  # noqa: F403\n"
     )
     pyproject = project / "pyproject.toml"

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -291,11 +292,11 @@ def sandboxes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def _start_marking_build(tmp_path: Path) -> tuple[Path, Path, PendingBuild]:
+def _start_marking_build(tmp_path: Path, *, linger: float = 0) -> tuple[Path, Path, PendingBuild]:
     """A build of the marking sample, started: (the mark its backend writes when imported,
     the workspace, the pending build)."""
     marker = tmp_path / "backend-ran"
-    workspace = make_workspace(tmp_path, marking_sample(tmp_path, marker))
+    workspace = make_workspace(tmp_path, marking_sample(tmp_path, marker, linger=linger))
     return marker, workspace, PendingBuild([workspace], workspace / "dist", os.environ, wheels=True)
 
 
@@ -376,4 +377,33 @@ def test_build_requirements_that_cannot_be_installed_fail_the_build_in_uvs_words
     assert "pypi-release-no-such-backend" in message
     assert "What went wrong" in message  # uv's own sentence, picked out as the cause
     assert str(sandboxes) not in message  # the sandbox is the project's folder to the reader
+    assert list(sandboxes.iterdir()) == []
+
+
+@pytest.mark.timeout(180)
+def test_a_build_stopped_while_a_hook_runs_leaves_no_hook_running(
+    tmp_path: Path, sandboxes: Path
+) -> None:
+    """SIGTERM in the middle of a hook (the action's handler turns it into SystemExit in the
+    main thread, as `_handle_sigterm` does): the hook goes with the worker, because the
+    worker's whole process group is killed, not the worker alone."""
+    marker, _, pending = _start_marking_build(tmp_path, linger=120)
+    [worker] = pending._workers
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    def terminate_once_the_hook_runs() -> None:
+        _wait_for(marker.exists)  # a hook is running the backend, which now sleeps
+        os.kill(os.getpid(), signal.SIGUSR1)
+
+    previous = signal.signal(signal.SIGUSR1, stop)
+    try:
+        threading.Thread(target=terminate_once_the_hook_runs, daemon=True).start()
+        with pytest.raises(SystemExit):
+            pending.finish(Console(in_actions=False))
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+
+    _wait_for(lambda: not _running_in_group(worker.process.pid), seconds=10)
     assert list(sandboxes.iterdir()) == []
