@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -9,12 +12,15 @@ import tarfile
 import tempfile
 import threading
 import time
+import zipfile
+from base64 import urlsafe_b64encode
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pypi_release._build_worker import _extract_safely
+from pypi_release._build_worker import _BackendRunner, _Events, _extract_safely, make_environment
 from pypi_release._building import (
     BUILD_UID,
     PendingBuild,
@@ -26,7 +32,7 @@ from pypi_release._building import (
 )
 from pypi_release._console import Console
 from pypi_release._errors import BuildError
-from tests.support.action import COMMIT_EPOCH, make_workspace, marking_sample
+from tests.support.action import COMMIT_EPOCH, SAMPLES, make_workspace, marking_sample
 from tests.support.checkout import Checkout, runner_layout
 from tests.support.index import IndexServer
 
@@ -407,3 +413,219 @@ def test_a_build_stopped_while_a_hook_runs_leaves_no_hook_running(
 
     _wait_for(lambda: not _running_in_group(worker.process.pid), seconds=10)
     assert list(sandboxes.iterdir()) == []
+
+
+# -- hooks in waiting interpreters ---------------------------------------------------------
+
+_PROBE = '''"""A hook script that says how it was run."""
+MAIN = sorted(globals())
+import json, os, sys
+main = sys.modules["__main__"]
+report = {
+    "main": MAIN, "argv": sys.argv, "orig_argv": sys.orig_argv[1:], "path": sys.path,
+    "cwd": os.getcwd(), "name": __name__, "file": __file__, "doc": __doc__,
+    "loader": [type(__loader__).__name__, __loader__.name, __loader__.path],
+    "builtins": type(__builtins__).__name__, "is_main": main.__dict__ is globals(),
+    "spec": repr(__spec__), "stdin": sys.stdin.read(), "flags": list(sys.flags),
+    "stdin_is_devnull": os.path.samestat(os.fstat(0), os.stat(os.devnull)),
+    "executable": sys.executable, "environ": dict(os.environ),
+    "warm": "csv" in sys.modules,  # preloaded, never imported by this script
+}
+with open(sys.argv[2], "w") as out:
+    json.dump(report, out)
+print("the probe ran")
+raise SystemExit(int(sys.argv[3]))
+'''
+
+
+@pytest.fixture
+def hook_env(tmp_path: Path) -> tuple[str, Path]:
+    """A build environment's interpreter and the probe hook script."""
+    make_environment(tmp_path / "env")
+    script = tmp_path / "hooks" / "probe.py"
+    script.parent.mkdir()
+    script.write_text(_PROBE)
+    return str(tmp_path / "env" / "bin" / "python"), script
+
+
+def _probe(
+    runner: _BackendRunner, python: str, script: Path, tmp_path: Path, name: str, **options: str
+) -> dict[str, Any]:
+    """Run the probe as hook `name` in a folder of that name; what it reported."""
+    (tmp_path / name).mkdir()
+    report = tmp_path / f"{name}.json"
+    environ = {"HOOK_SETTING": options.get("setting", "1")}
+    runner([python, str(script), name, str(report), options.get("code", "0")],
+           cwd=str(tmp_path / name), extra_environ=environ)  # fmt: skip
+    result: dict[str, Any] = json.loads(report.read_text())
+    return result
+
+
+def test_a_hook_in_a_waiting_interpreter_runs_as_it_would_in_a_fresh_one(
+    tmp_path: Path, hook_env: tuple[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    python, script = hook_env
+    runner = _BackendRunner(_Events(), final_hook="build_wheel")
+    fresh = _probe(runner, python, script, tmp_path, "first")
+    warm = _probe(runner, python, script, tmp_path, "second")
+
+    assert (fresh["warm"], warm["warm"]) == (False, True)  # the second hook ran in the waiting one
+    assert warm["argv"] == [str(script), "second", str(tmp_path / "second.json"), "0"]
+    assert warm["orig_argv"] == warm["argv"]
+    assert warm["cwd"] == str(tmp_path / "second")
+    assert warm["stdin"] == ""
+    assert warm["stdin_is_devnull"]  # as for a fresh hook
+    assert warm["environ"]["HOOK_SETTING"] == "1"
+    different = {"warm", "argv", "orig_argv", "cwd"}
+    assert {k: v for k, v in warm.items() if k not in different} == {
+        k: v for k, v in fresh.items() if k not in different
+    }
+    assert capsys.readouterr().out.count('"text": "the probe ran"') == 2  # its output relayed
+    runner.discard_waiting()
+
+
+def test_a_waiting_interpreter_is_not_used_for_another_environment_and_none_follows_the_last_hook(
+    tmp_path: Path, hook_env: tuple[str, Path]
+) -> None:
+    python, script = hook_env
+    runner = _BackendRunner(_Events(), final_hook="last")
+    _probe(runner, python, script, tmp_path, "first")
+    waiting = runner._waiting
+    assert waiting is not None
+    other = _probe(runner, python, script, tmp_path, "second", setting="2")
+    assert not other["warm"]
+    assert other["environ"]["HOOK_SETTING"] == "2"
+    assert waiting.process.returncode is not None  # the unused one was stopped
+
+    _probe(runner, python, script, tmp_path, "last")
+    assert runner._waiting is None  # nothing waits after the build's last hook
+
+
+def test_a_hook_that_fails_in_a_waiting_interpreter_fails_the_same_way(
+    tmp_path: Path, hook_env: tuple[str, Path]
+) -> None:
+    python, script = hook_env
+    runner = _BackendRunner(_Events(), final_hook="build_wheel")
+    _probe(runner, python, script, tmp_path, "first")
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        _probe(runner, python, script, tmp_path, "second", code="3")
+    assert failed.value.returncode == 3
+    assert json.loads((tmp_path / "second.json").read_text())["warm"]
+    assert list(runner.tail)[-1] == "the probe ran"
+    runner.discard_waiting()
+
+
+def test_an_install_between_hooks_is_seen_by_the_next_hook(
+    tmp_path: Path, hook_env: tuple[str, Path]
+) -> None:
+    """What an install adds to the environment (here a .pth file, read when an interpreter
+    starts) is seen by the next hook: the interpreter that waited from before is dropped."""
+    python, script = hook_env
+    runner = _BackendRunner(_Events(), final_hook="build_wheel")
+    _probe(runner, python, script, tmp_path, "first")
+    waiting = runner._waiting
+    assert waiting is not None
+    [site_packages] = (tmp_path / "env" / "lib").glob("python*/site-packages")
+    (site_packages / "probe.pth").write_text("import os; os.environ['PTH_READ'] = 'yes'\n")
+    runner.discard_waiting()
+    assert waiting.process.returncode is not None
+
+    after = _probe(runner, python, script, tmp_path, "second")
+    assert after["environ"].get("PTH_READ") == "yes"
+    runner.discard_waiting()
+
+
+def _pth_wheel(folder: Path) -> None:
+    """A wheel `pth-probe` whose .pth file sets PTH_PROBE in every interpreter that starts
+    after it is installed."""
+    folder.mkdir()
+    files = {
+        "pth_probe.pth": b"import os; os.environ['PTH_PROBE'] = 'read'\n",
+        "pth_probe-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: pth-probe\nVersion: 1.0\n",
+        "pth_probe-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\n"
+        b"Root-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = "".join(
+        f"{name},sha256={urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},"
+        f"{len(data)}\n"
+        for name, data in files.items()
+    )
+    with zipfile.ZipFile(folder / "pth_probe-1.0-py3-none-any.whl", "w") as wheel:
+        for name, data in files.items():
+            wheel.writestr(name, data)
+        wheel.writestr(
+            "pth_probe-1.0.dist-info/RECORD", record + "pth_probe-1.0.dist-info/RECORD,,\n"
+        )
+
+
+@pytest.mark.timeout(180)
+def test_a_requirement_the_backend_asks_for_is_there_for_its_next_hook(
+    tmp_path: Path, sandboxes: Path
+) -> None:
+    """The sdist's extra requirement is installed between two hooks: the build hook sees it
+    (an interpreter started before the install would not)."""
+    project = tmp_path / "asking-sample"
+    shutil.copytree(SAMPLES / "hatch", project)
+    (project / "_backend").mkdir()
+    (project / "_backend" / "asking_backend.py").write_text(
+        "import os\n"
+        "from hatchling.build import *  # noqa: F403\n"
+        "from hatchling.build import build_sdist as _build_sdist\n"
+        "def get_requires_for_build_sdist(config_settings=None):\n"
+        "    return ['pth-probe']\n"
+        "def build_sdist(sdist_directory, config_settings=None):\n"
+        "    if os.environ.get('PTH_PROBE') != 'read':\n"
+        "        raise RuntimeError('the hook does not see what was installed for it')\n"
+        "    return _build_sdist(sdist_directory, config_settings)\n"
+    )
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'build-backend = "hatchling.build"',
+            'build-backend = "asking_backend"\nbackend-path = ["_backend"]',
+        )
+    )
+    _pth_wheel(tmp_path / "wheels")
+    workspace = make_workspace(tmp_path, project)
+    environ = {**os.environ, "UV_FIND_LINKS": str(tmp_path / "wheels")}
+    pending = PendingBuild([workspace], workspace / "dist", environ, wheels=True)
+
+    [built] = pending.finish(Console(in_actions=False))
+
+    assert built.sdist.name == "prt_hatch_sample-1.0.0.tar.gz"
+    assert built.wheel is not None
+
+
+def _members(path: Path) -> dict[str, bytes]:
+    """Every file in a wheel or sdist, by name, with its bytes."""
+    if path.suffix == ".whl":
+        with zipfile.ZipFile(path) as wheel:
+            return {name: wheel.read(name) for name in wheel.namelist()}
+    with tarfile.open(path) as sdist:
+        return {
+            m.name: sdist.extractfile(m).read()  # type: ignore[union-attr]
+            for m in sdist.getmembers()
+            if m.isfile()
+        }
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("sample", ["flit", "hatch", "setuptools", "pdm", "poetry"])
+def test_the_build_makes_what_python_m_build_makes(
+    tmp_path: Path, sandboxes: Path, sample: str
+) -> None:
+    """Same files, same bytes in each, as `python -m build` with the same SOURCE_DATE_EPOCH:
+    the hooks run as build runs them (warm interpreters, one environment for both)."""
+    workspace = make_workspace(tmp_path, sample)
+    pending = PendingBuild([workspace], tmp_path / "ours", os.environ, wheels=True)
+    [ours] = pending.finish(Console(in_actions=False))
+    environ = {**os.environ, "SOURCE_DATE_EPOCH": str(COMMIT_EPOCH)}
+    subprocess.run(
+        [sys.executable, "-m", "build", "--installer", "uv", "--outdir", tmp_path / "theirs",
+         workspace], env=environ, check=True, capture_output=True,
+    )  # fmt: skip
+
+    assert ours.wheel is not None
+    for mine in (ours.sdist, ours.wheel):
+        theirs = tmp_path / "theirs" / mine.name
+        assert _members(mine) == _members(theirs), mine.name
