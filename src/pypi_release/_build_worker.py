@@ -208,14 +208,18 @@ class _UvEnvironment:
         )  # fmt: skip
 
     def stop_compiling(self) -> None:
+        """No more hooks in this environment: the compile is of no use any more (it writes
+        each file atomically, so stopping it leaves nothing half-written)."""
         if self._compiling is not None:
+            self._compiling.kill()
             self._compiling.wait()
             self._compiling = None
 
 
 @contextmanager
 def _environment(prepared: Prepared | None = None) -> Iterator[_UvEnvironment]:
-    """The environment the parent `prepared`, or a fresh one; removed afterwards."""
+    """The environment the parent `prepared` (the parent removes it, with the whole sandbox),
+    or a fresh one, removed afterwards."""
     if prepared is not None:
         env = _UvEnvironment(prepared.root, prepared.installed)
     else:
@@ -224,7 +228,8 @@ def _environment(prepared: Prepared | None = None) -> Iterator[_UvEnvironment]:
         yield env
     finally:
         env.stop_compiling()
-        shutil.rmtree(env.root, ignore_errors=True)
+        if prepared is None:
+            shutil.rmtree(env.root, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -637,4 +642,9 @@ def main(argv: Sequence[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    # Everything this process made is closed or removed; the parent waits for its exit to
+    # take the files: skip the interpreter's teardown (freeing build's modules).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -8,7 +8,7 @@ consumes; a Console in Actions masks each secret the moment it is registered.
 
 from __future__ import annotations
 
-import secrets
+import os
 import sys
 import threading
 from collections import deque
@@ -101,7 +101,7 @@ class Console:
         with self._lock:
             self._unfold()
             if self.in_actions and self._quote is None:
-                self._quote = secrets.token_hex(16)
+                self._quote = os.urandom(16).hex()  # as secrets.token_hex, without hmac/OpenSSL
                 self._raw(self._out, f"::stop-commands::{self._quote}")
             for line in self.redact(text).splitlines() or [""]:
                 self._raw(self._out, line)

@@ -11,10 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
-
-from packaging.version import InvalidVersion, Version
 
 from ._console import Console
 from ._context import RunContext
@@ -22,6 +20,9 @@ from ._errors import AuthError, GateError
 from ._github_api import GitHubApi
 from ._inputs import Inputs
 from ._oidc import fetch_id_token
+
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 Outcome = Literal["passed", "failed", "unverified", "skipped"]
 # The gate's own OIDC token is only read here, never sent anywhere: its audience says so.
@@ -247,6 +248,9 @@ def _approvals(
 def tag_version(tag: str) -> Version:
     """The version a tag names: `1.2.3` or `v1.2.3` (one v: PEP 440 would take `vv1.2.3`'s
     second one too). Raises InvalidVersion."""
+    # packaging's version module: imported when a tag is checked, after the build has started
+    from packaging.version import InvalidVersion, Version
+
     rest = tag[1:] if tag[:1] in ("v", "V") else tag
     if rest[:1] in ("v", "V") or rest != rest.strip():
         raise InvalidVersion(tag)
@@ -258,6 +262,8 @@ def _tag_is_a_version(check_tag: bool, context: RunContext) -> Check:
         return Check(TAG, "skipped", "check-tag: false")
     if context.tag is None:
         return Check(TAG, "skipped", f"not a tag ref ({context.ref or 'no ref'})")
+    from packaging.version import InvalidVersion
+
     try:
         version = tag_version(context.tag)
     except InvalidVersion:
@@ -276,6 +282,8 @@ def check_tag_matches(check_tag: bool, context: RunContext, projects: Mapping[st
     first = _tag_is_a_version(check_tag, context)
     if first.outcome != "passed" or context.tag is None:
         return first
+    from packaging.version import Version
+
     wanted = tag_version(context.tag)
     wrong = [
         f"{name} {version}" for name, version in projects.items() if Version(version) != wanted

@@ -7,10 +7,8 @@ exactly which files are on the index and which are not.
 
 from __future__ import annotations
 
-import html
 import json
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +17,12 @@ from typing import TYPE_CHECKING
 from ._console import Console
 from ._context import RunContext
 from ._errors import ReleaseError
-from ._gate import OUTCOME_TEXT, GateReport, icon
 from ._index import KnownIndex
 
 if TYPE_CHECKING:
     from ._attesting import Attested
     from ._distributions import Release
+    from ._gate import GateReport
     from ._uploading import FileResult
 
 _STATUS_TEXT = {
@@ -99,6 +97,8 @@ def outputs(record: RunRecord) -> dict[str, str]:
 
 def write_outputs(path: Path, values: Mapping[str, str]) -> None:
     """Append outputs in the runner's file-command format, multi-line values included."""
+    import uuid  # here: it imports platform, and a release without outputs needs neither
+
     with path.open("a", encoding="utf-8", errors="backslashreplace") as file:
         for name, value in values.items():
             if "\n" in value or "\r" in value:
@@ -211,6 +211,10 @@ def attestation_text(record: RunRecord, filename: str) -> str:
 def _gate_section(record: RunRecord) -> list[str]:
     if record.gate is None:
         return []
+    import html
+
+    from ._gate import OUTCOME_TEXT, icon  # loaded by then; not before the build starts
+
     lines = ["### Deployment gate", "", "| Check | Result | Detail |", "| --- | --- | --- |"]
     for check in record.gate.checks:
         detail = html.escape(" ".join(check.detail.split()), quote=False).replace("|", "\\|")
