@@ -190,3 +190,112 @@ def test_in_actions_backend_output_stays_whole_in_its_group_as_outside_data() ->
     assert "copying file39.py\n" in text
     assert "│" not in text
     assert "more lines" not in text
+
+
+def fold(console: Console, lines: int, marked: int = 0) -> None:
+    """`marked` noteworthy backend lines, then `lines` plain ones, then a line of ours."""
+    for number in range(marked):
+        console.backend_output(f"warning: {number}", noteworthy=True)
+    for number in range(lines):
+        console.backend_output(f"plain {number}", noteworthy=False)
+    console.info("ours")
+
+
+def test_a_fold_says_exactly_how_many_lines_it_left_out() -> None:
+    console, out, _ = make(in_actions=False)
+
+    fold(console, 6)  # all six fit in the tail: nothing left out
+    fold(console, 7)  # one left out, said in the singular
+    fold(console, 12, marked=2)  # 14 lines: 2 marked, the last 6, 6 left out
+
+    assert out.getvalue().splitlines() == [
+        *[f"  │ plain {n}" for n in range(6)], "ours",
+        "  │ … 1 more line (--verbose shows them)",
+        *[f"  │ plain {n}" for n in range(1, 7)], "ours",
+        "  │ warning: 0", "  │ warning: 1", "  │ … 6 more lines (--verbose shows them)",
+        *[f"  │ plain {n}" for n in range(6, 12)], "ours",
+    ]  # fmt: skip
+
+
+def test_a_fold_keeps_the_last_eight_noteworthy_lines() -> None:
+    console, out, _ = make(in_actions=False)
+
+    for number in range(10):
+        console.backend_output(f"warning: {number}", noteworthy=True)
+    fold(console, 20)
+
+    lines = out.getvalue().splitlines()
+    assert lines[:9] == [
+        *[f"  │ warning: {n}" for n in range(2, 10)],
+        "  │ … 16 more lines (--verbose shows them)",
+    ]
+
+
+def test_backend_output_is_not_noteworthy_unless_said() -> None:
+    console, out, _ = make(in_actions=False)
+
+    console.backend_output("plain but first")
+    fold(console, 10)
+
+    assert "  │ plain but first" not in out.getvalue().splitlines()
+
+
+def test_debug_lines_only_when_verbose() -> None:
+    console, out, _ = make(in_actions=False)
+    console.debug("hidden")
+    console.verbose = True
+    console.debug("shown")
+
+    assert out.getvalue() == "shown\n"
+
+
+def test_outside_actions_warnings_and_notices_go_to_stdout() -> None:
+    console, out, err = make(in_actions=False)
+
+    console.warning("w")
+    console.notice("n")
+
+    assert (out.getvalue(), err.getvalue()) == ("warning: w\nnotice: n\n", "")
+
+
+def test_an_annotation_of_exactly_the_limit_is_whole_and_one_more_is_cut() -> None:
+    console, out, _ = make(in_actions=True)
+
+    console.error("a" * 4000)
+    console.error("b" * 4001)
+
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "::error::" + "a" * 4000  # whole, and not repeated
+    assert lines[1] == "::error::" + "b" * 4000 + "…"
+    assert lines[2].startswith("::stop-commands::")
+    assert lines[3] == "b" * 4001
+    assert len(lines) == 4
+
+
+def test_titles_are_cut_to_what_the_runner_shows() -> None:
+    console, out, _ = make(in_actions=True)
+
+    console.open_group("g" * 400)
+    console.close_group()
+    console.warning("w", title="t" * 250)
+
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "::group::" + "g" * 300
+    assert lines[2] == f"::warning title={'t' * 200}::w"
+
+
+def test_a_group_closed_twice_or_never_opened_ends_nothing_and_the_next_opens() -> None:
+    console, out, _ = make(in_actions=True)
+
+    console.close_group()  # nothing open
+    with console.group("one"):
+        with console.group("nested"):
+            console.info("x")
+        console.info("still in one")
+    with console.group("two"):
+        console.info("y")
+
+    assert out.getvalue().splitlines() == [
+        "::group::one", "--- nested", "x", "still in one", "::endgroup::",
+        "::group::two", "y", "::endgroup::",
+    ]  # fmt: skip
