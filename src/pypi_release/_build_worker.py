@@ -28,7 +28,7 @@ import tempfile
 import traceback
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -276,7 +276,7 @@ import os, sys
 for name in sys.argv[1:]:
     try:
         __import__(name)
-    except ImportError:
+    except Exception:  # not loaded here: the hook imports it itself, as a fresh one would
         pass
 import importlib.machinery, json, types
 line = b""
@@ -318,7 +318,8 @@ class _Waiting:
         self.process.wait()
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
-                stream.close()
+                with suppress(OSError):  # a line it never read: the pipe is broken
+                    stream.close()
 
 
 class _BackendRunner:
@@ -403,8 +404,12 @@ class _BackendRunner:
             return None
         assert waiting.process.stdin is not None
         line = json.dumps({"argv": list(cmd[1:]), "cwd": cwd or str(Path.cwd())})
-        waiting.process.stdin.write(line + "\n")
-        waiting.process.stdin.close()
+        try:
+            waiting.process.stdin.write(line + "\n")
+            waiting.process.stdin.close()
+        except OSError:  # it died meanwhile: a fresh interpreter instead
+            waiting.stop()
+            return None
         return waiting.process
 
     def discard_waiting(self) -> None:

@@ -629,3 +629,23 @@ def test_the_build_makes_what_python_m_build_makes(
     for mine in (ours.sdist, ours.wheel):
         theirs = tmp_path / "theirs" / mine.name
         assert _members(mine) == _members(theirs), mine.name
+
+
+def test_a_waiting_interpreter_that_died_is_replaced_by_a_fresh_one(
+    tmp_path: Path, hook_env: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    python, script = hook_env
+    runner = _BackendRunner(_Events(), final_hook="build_wheel")
+    _probe(runner, python, script, tmp_path, "first")
+    assert runner._waiting is not None
+    runner._waiting.process.kill()
+    runner._waiting.process.wait()
+    assert not _probe(runner, python, script, tmp_path, "second")["warm"]  # seen dead
+
+    assert runner._waiting is not None
+    dying = runner._waiting.process
+    dying.kill()
+    dying.wait()
+    monkeypatch.setattr(dying, "poll", lambda: None)  # dies between the check and the hook
+    assert not _probe(runner, python, script, tmp_path, "third")["warm"]
+    runner.discard_waiting()
