@@ -412,3 +412,110 @@ def test_each_project_of_a_monorepo_is_compared_with_its_own_listing_once(
     said = [line for line in out.getvalue().splitlines() if line.startswith("Not on the index")]
     assert sorted(said) == sorted(f"Not on the index yet: {d.filename}"
                                   for d in release.distributions)  # fmt: skip
+
+
+def test_an_html_page_in_any_case_with_labels_over_lines_and_sha256_fragments() -> None:
+    from pypi_release._listing import parse_simple_page
+
+    page = (
+        '<html><body><A HREF="/files/demo_pkg-1.0.tar.gz#sha256=' + "AB" * 32 + '">\n'
+        "  demo_pkg-1.0.tar.gz\n</A>\n"
+        '<a href="/files/demo_pkg-1.0-py3-none-any.whl">demo_pkg-1.0-py3-none-any.whl</a>'
+        "</body></html>"
+    )
+    found = parse_simple_page(page, "text/html")
+
+    assert found.files == {
+        "demo_pkg-1.0.tar.gz": "ab" * 32,  # the fragment's digest, lowercased
+        "demo_pkg-1.0-py3-none-any.whl": "",  # none given: unknown, never "same"
+    }
+    assert found.urls["demo_pkg-1.0.tar.gz"].startswith("/files/demo_pkg-1.0.tar.gz#sha256=")
+
+
+def test_the_simple_index_beside_the_upload_url_is_found_by_asking_once() -> None:
+    """pypiserver serves it at simple/, devpi at +simple/: the first that answers 200 is the
+    one; asked once per run."""
+    console = Console(in_actions=True, out=io.StringIO())
+    asked: list[str] = []
+
+    def route(request: Request) -> Response:
+        asked.append(request.path)
+        if request.path.startswith("/legacy/+simple/"):
+            return pep691([{"filename": "demo_pkg-1.0.tar.gz", "hashes": {"sha256": "ab" * 32}}])
+        return Response(404)
+
+    with serve(route) as base:
+        reader = IndexReader(KnownIndex(f"{base}/legacy/"), console, POLICY)
+        first = reader.release_files("demo-pkg", "1.0")
+        second = reader.release_files("demo-pkg", "1.0")
+
+    assert first is not None
+    assert second is not None
+    assert first.files == {"demo_pkg-1.0.tar.gz": "ab" * 32}
+    assert asked == [
+        "/legacy/simple/", "/legacy/+simple/", "/legacy/+simple/demo-pkg/",
+        "/legacy/+simple/demo-pkg/",
+    ]  # fmt: skip
+
+
+def test_one_simple_index_given_is_used_without_asking_and_none_found_is_no_listing() -> None:
+    console = Console(in_actions=True, out=io.StringIO())
+    asked: list[str] = []
+
+    def route(request: Request) -> Response:
+        asked.append(request.path)
+        return Response(404) if request.path.endswith("simple/") else pep691([])
+
+    with serve(route) as base:
+        given = reader_for(base, console).release_files("demo-pkg", "1.0")
+        nowhere = IndexReader(KnownIndex(f"{base}/legacy/"), console, POLICY).release_files(
+            "demo-pkg", "1.0"
+        )
+
+    assert given is not None
+    assert given.files == {}
+    assert asked[0] == "/simple/demo-pkg/"  # the given index, not asked whether it is one
+    assert nowhere is None  # neither simple/ nor +simple/ answered 200: no listing
+
+
+@pytest.mark.parametrize(("status", "listed"), [(404, True), (500, False), (410, False)])
+def test_a_project_the_index_never_heard_of_has_an_empty_listing_an_error_none(
+    status: int, listed: bool
+) -> None:
+    console = Console(in_actions=True, out=io.StringIO())
+    with serve(lambda r: Response(status)) as base:
+        listing = reader_for(base, console).release_files("demo-pkg", "1.0")
+
+    assert (listing is not None and listing.files == {}) is listed
+    assert (listing is None) is not listed
+
+
+@pytest.mark.parametrize(("status", "listed"), [(404, True), (500, False)])
+def test_pypis_json_api_404_is_an_empty_listing_an_error_none(status: int, listed: bool) -> None:
+    console = Console(in_actions=True, out=io.StringIO())
+    with serve(lambda r: Response(status)) as base:
+
+        class PyPILike(KnownIndex):  # PyPI's layout: the JSON API on its website
+            @property
+            def website(self) -> str | None:
+                return base
+
+        listing = IndexReader(PyPILike(f"{base}/legacy/"), console, POLICY).release_files(
+            "demo-pkg", "1.0"
+        )
+
+    assert (listing is not None and listing.files == {}) is listed
+    assert (listing is None) is not listed
+
+
+def test_a_redirect_elsewhere_names_its_target_cut_at_300_characters() -> None:
+    console = Console(in_actions=True, out=io.StringIO())
+    with serve(lambda r: pep691([])) as elsewhere:
+        target = f"{elsewhere}/{'x' * 400}"
+        with (
+            serve(lambda r: Response(302, headers={"Location": target})) as base,
+            pytest.raises(IndexAnswerError) as refused,
+        ):
+            reader_for(base, console).release_files("demo-pkg", "1.0")
+
+    assert f"({target[:300]})." in refused.value.message
