@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -111,3 +113,44 @@ def serve(route: Route, tls: ssl.SSLContext | None = None) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def trickling_server(body_size: int, pause: float, *, headers: bool = False) -> Iterator[str]:
+    """Answers 200 with `body_size` declared bytes, sent one every `pause` seconds; with
+    `headers`, the header block itself never ends (a header value, a byte at a time)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                with contextlib.suppress(OSError):
+                    conn.recv(1 << 20)
+                head = f"HTTP/1.1 200 OK\r\nContent-Length: {body_size}\r\n"
+                conn.sendall((head + ("X-Slow: " if headers else "\r\n")).encode())
+                for _ in range(body_size):
+                    if stop.is_set():
+                        break
+                    try:
+                        conn.sendall(b"x")
+                    except OSError:
+                        break
+                    time.sleep(pause)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()

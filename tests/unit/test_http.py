@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,47 +14,7 @@ from pypi_release._console import Console
 from pypi_release._errors import IndexAnswerError, NetworkError
 from pypi_release._http import RetryPolicy, request, session
 from tests.support.distfiles import make_wheel
-
-
-@contextmanager
-def trickling_server(body_size: int, pause: float, *, headers: bool = False) -> Iterator[str]:
-    """Answers 200 with `body_size` declared bytes, sent one every `pause` seconds; with
-    `headers`, the header block itself never ends (a header value, a byte at a time)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    stop = threading.Event()
-
-    def serve() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.settimeout(2)
-                with contextlib.suppress(OSError):
-                    conn.recv(1 << 20)
-                head = f"HTTP/1.1 200 OK\r\nContent-Length: {body_size}\r\n"
-                conn.sendall((head + ("X-Slow: " if headers else "\r\n")).encode())
-                for _ in range(body_size):
-                    if stop.is_set():
-                        break
-                    try:
-                        conn.sendall(b"x")
-                    except OSError:
-                        break
-                    time.sleep(pause)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
-    finally:
-        stop.set()
-        thread.join(5)
-        listener.close()
+from tests.support.loopback import trickling_server
 
 
 @pytest.mark.timeout(20)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from pypi_release._index import KnownIndex
 from pypi_release._listing import IndexReader, Listing, parse_simple_json
 from pypi_release._preflight import OnIndex, compare_with_index
 from tests.support.distfiles import make_release
-from tests.support.loopback import Request, Response, serve
+from tests.support.loopback import Request, Response, serve, trickling_server
 
 POLICY = RetryPolicy(attempts=1, timeout=5)
 
@@ -519,3 +520,39 @@ def test_a_redirect_elsewhere_names_its_target_cut_at_300_characters() -> None:
             reader_for(base, console).release_files("demo-pkg", "1.0")
 
     assert f"({target[:300]})." in refused.value.message
+
+
+def _download(url: str, limit: int, tmp_path: Path) -> tuple[str, float]:
+    """The index's copy of a file at `url` fetched with max-file-size `limit` (0.5 s between
+    bytes, 1.5 s for a small answer): why not ("" when done), and how long it took."""
+    console = Console(in_actions=True, out=io.StringIO())
+    reader = IndexReader(KnownIndex(url), console, RetryPolicy(attempts=1, timeout=0.5))
+    listing = Listing({"d-1.0.tar.gz": ""}, url, urls={"d-1.0.tar.gz": url})
+    started = time.monotonic()
+    why_not = reader.download(listing, "d-1.0.tar.gz", tmp_path / "copy", limit)
+    return why_not, time.monotonic() - started
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    ("size", "pause", "limit"),
+    [(10, 0.1, 10 * 1024),  # 1 s: within 1.5 s + 10 KiB at 100 KiB/s
+     (30, 0.1, 1024 * 1024)],  # 3 s: within 1.5 s + 1 MiB at 100 KiB/s (10 s)
+)  # fmt: skip
+def test_the_index_copy_may_take_as_long_as_an_upload_at_100_kib_a_second(
+    tmp_path: Path, size: int, pause: float, limit: int
+) -> None:
+    with trickling_server(size, pause=pause) as url:
+        why_not, _ = _download(url, limit, tmp_path)
+
+    assert why_not == ""
+    assert (tmp_path / "copy").read_bytes() == b"x" * size
+
+
+@pytest.mark.timeout(30)
+def test_an_index_copy_slower_than_that_is_given_up(tmp_path: Path) -> None:
+    with trickling_server(200, pause=0.1) as url:  # 20 s for 200 bytes
+        why_not, took = _download(url, 10 * 1024, tmp_path)
+
+    assert why_not == "it could not be downloaded (Timeout)"
+    assert took < 5  # 1.5 s + 0.1 s, not 20
