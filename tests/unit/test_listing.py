@@ -556,3 +556,24 @@ def test_an_index_copy_slower_than_that_is_given_up(tmp_path: Path) -> None:
 
     assert why_not == "it could not be downloaded (Timeout)"
     assert took < 5  # 1.5 s + 0.1 s, not 20
+
+
+def test_four_redirects_are_followed_and_a_location_without_a_redirect_is_not() -> None:
+    console = Console(in_actions=True, out=io.StringIO())
+    listed = [{"filename": "demo_pkg-1.0.tar.gz", "hashes": {"sha256": "ab" * 32}}]
+
+    def route(request: Request) -> Response:
+        hop = request.path.rsplit("/", 2)[-2]  # /simple/demo-pkg/, /hop1/, ... /hop4/
+        if hop in ("demo-pkg", "hop1", "hop2", "hop3"):
+            step = 1 if hop == "demo-pkg" else int(hop[3:]) + 1
+            return Response(302, headers={"Location": f"/hop{step}/"})
+        # The page itself, with a Location header that is no redirect (a 200 says where it is)
+        answer = pep691(listed)
+        answer.headers["Location"] = "/nowhere/"
+        return answer
+
+    with serve(route) as base:
+        listing = reader_for(base, console).release_files("demo-pkg", "1.0")
+
+    assert listing is not None
+    assert listing.files == {"demo_pkg-1.0.tar.gz": "ab" * 32}
