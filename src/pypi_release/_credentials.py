@@ -244,7 +244,7 @@ def mint_token(
         console=console,
         policy=policy,
     )
-    if answer.status_code in (403, 404) or not answer.ok:
+    if not answer.ok:
         why = {
             403: "has trusted publishing turned off",
             404: "does not support trusted publishing",

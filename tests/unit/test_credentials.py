@@ -259,7 +259,22 @@ def test_an_unusable_audience_is_refused_before_any_token_is_asked_for(announced
     error = refusal(script)
 
     assert "announced no usable OIDC audience" in error.message
+    shown = " ".join(str(announced).split())[:80]
+    assert f"({shown!r})" in error.message  # what it said, on one line, cut at 80
     assert script.seen == ["/_/oidc/audience"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [Response(200, b"<html>audience</html>", {"Content-Type": "text/html"}),
+     Response.json(200, ["audience"]), Response.json(200, {"aud": "loop"})],
+    ids=["not-json", "not-an-object", "no-audience"],
+)  # fmt: skip
+def test_an_audience_answer_without_one_asks_for_a_re_run(answer: Response) -> None:
+    error = refusal(MintScript(audience=answer))
+
+    assert error.message.endswith("/_/oidc/audience gave no audience.")
+    assert error.hint == "Re-run the job."
 
 
 def test_an_audience_of_200_characters_is_used() -> None:
@@ -297,8 +312,11 @@ def test_a_refusal_says_the_indexs_codes_their_hints_the_claims_and_the_publishe
      (Response(400, b""), "(400): no reason given."),
      (Response.json(200, {"success": False, "token": "not-this-one"}), "(200): {'success': False"),
      (Response.json(200, {"success": True, "token": ""}), "(200):"),
-     (Response.json(200, ["token"]), "(200): ['token']")],
-    ids=["html", "empty", "not-success", "empty-token", "not-an-object"],
+     (Response.json(200, ["token"]), "(200): ['token']"),
+     (Response.json(400, {"success": True, "token": "refused-yet-given"}), "(400): {'success'"),
+     (Response(400, b"e" * 400), f"(400): {'e' * 300}.\n")],
+    ids=["html", "empty", "not-success", "empty-token", "not-an-object", "refused-with-token",
+         "long-text"],
 )  # fmt: skip
 def test_an_answer_that_holds_no_token_is_a_refusal_in_the_indexs_words(
     answer: Response, said: str
@@ -313,10 +331,11 @@ def test_an_answer_that_holds_no_token_is_a_refusal_in_the_indexs_words(
 def test_a_redirect_from_the_mint_endpoint_is_not_followed() -> None:
     elsewhere = MintScript()
     with serve(elsewhere.route) as other:
-        moved = Response(307, b"", {"Location": f"{other}/_/oidc/mint-token"})
+        location = f"{other}/_/oidc/mint-token?{'x' * 300}"
+        moved = Response(307, b"", {"Location": location})
         error = refusal(MintScript(mints=[moved]))
 
-    assert "answered with a redirect (307)" in error.message
+    assert f"answered with a redirect (307) to {location[:200]}; the OIDC token" in error.message
     assert elsewhere.seen == []  # the OIDC token went nowhere else
 
 

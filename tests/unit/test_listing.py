@@ -491,10 +491,13 @@ def test_a_project_the_index_never_heard_of_has_an_empty_listing_an_error_none(
     assert (listing is None) is not listed
 
 
-@pytest.mark.parametrize(("status", "listed"), [(404, True), (500, False)])
+@pytest.mark.parametrize(("status", "listed"), [(404, True), (500, False), (200, True)])
 def test_pypis_json_api_404_is_an_empty_listing_an_error_none(status: int, listed: bool) -> None:
     console = Console(in_actions=True, out=io.StringIO())
-    with serve(lambda r: Response(status)) as base:
+    release = {"urls": [{"filename": "demo_pkg-1.0.tar.gz", "digests": {"sha256": "ab" * 32},
+                         "url": "https://files.example/demo_pkg-1.0.tar.gz"}]}  # fmt: skip
+    answer = Response.json(200, release) if status == 200 else Response(status)
+    with serve(lambda r: answer) as base:
 
         class PyPILike(KnownIndex):  # PyPI's layout: the JSON API on its website
             @property
@@ -505,8 +508,9 @@ def test_pypis_json_api_404_is_an_empty_listing_an_error_none(status: int, liste
             "demo-pkg", "1.0"
         )
 
-    assert (listing is not None and listing.files == {}) is listed
     assert (listing is None) is not listed
+    if listing is not None:
+        assert listing.files == ({"demo_pkg-1.0.tar.gz": "ab" * 32} if status == 200 else {})
 
 
 def test_a_redirect_elsewhere_names_its_target_cut_at_300_characters() -> None:
@@ -577,3 +581,20 @@ def test_four_redirects_are_followed_and_a_location_without_a_redirect_is_not() 
 
     assert listing is not None
     assert listing.files == {"demo_pkg-1.0.tar.gz": "ab" * 32}
+
+
+def test_a_fifth_redirect_is_one_too_many() -> None:
+    console = Console(in_actions=True, out=io.StringIO())
+
+    def route(request: Request) -> Response:
+        hop = request.path.rsplit("/", 2)[-2]
+        if hop == "hop5":
+            return pep691([])  # the page, behind five redirects
+        step = 1 if hop == "demo-pkg" else int(hop[3:]) + 1
+        return Response(302, headers={"Location": f"/hop{step}/"})
+
+    with (
+        serve(route) as base,
+        pytest.raises(IndexAnswerError, match="redirects in a loop"),
+    ):
+        reader_for(base, console).release_files("demo-pkg", "1.0")
