@@ -564,7 +564,9 @@ def test_an_index_copy_slower_than_that_is_given_up(tmp_path: Path) -> None:
 
 def test_four_redirects_are_followed_and_a_location_without_a_redirect_is_not() -> None:
     console = Console(in_actions=True, out=io.StringIO())
-    listed = [{"filename": "demo_pkg-1.0.tar.gz", "hashes": {"sha256": "ab" * 32}}]
+    listed: list[dict[str, object]] = [
+        {"filename": "demo_pkg-1.0.tar.gz", "hashes": {"sha256": "ab" * 32}}
+    ]
 
     def route(request: Request) -> Response:
         hop = request.path.rsplit("/", 2)[-2]  # /simple/demo-pkg/, /hop1/, ... /hop4/
