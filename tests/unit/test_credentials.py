@@ -100,7 +100,9 @@ def test_never_without_a_token_and_always_with_one_are_refused(tmp_path: Path) -
 
 
 def test_pull_request_target_cannot_use_trusted_publishing(tmp_path: Path) -> None:
-    env = {**OIDC, "GITHUB_EVENT_NAME": "pull_request_target"}
+    # Made at run time, as the runner's environment is: equal to the literal, not the same object
+    event = "".join(["pull_request", "_target"])
+    env = {**OIDC, "GITHUB_EVENT_NAME": event}
 
     with pytest.raises(AuthError, match="pull_request_target"):
         plan_credentials(inputs_for(tmp_path), read_context(env), env)
@@ -419,3 +421,18 @@ def test_a_token_is_renewed_once_and_every_thread_gets_the_renewed_one() -> None
     assert source.renewed_after(0) is second  # one that saw the old token gets the new one
     assert source.renewed_after(1) is None  # the renewed one expiring too: no second renewal
     assert renewals == [1]
+
+
+def test_a_token_an_http_header_cannot_carry_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(AuthError, match="characters an HTTP header cannot carry"):
+        plan_credentials(inputs_for(tmp_path, password="pypi-tok\u20ac"), read_context({}), {})
+
+
+def test_always_on_another_index_without_oidc_is_refused_not_tried_anonymously(
+    tmp_path: Path,
+) -> None:
+    in_actions = {"GITHUB_ACTIONS": "true"}
+    values = {"repository-url": "http://127.0.0.1:8080/", "trusted-publishing": "always"}
+
+    with pytest.raises(AuthError, match="trusted publishing is not possible"):
+        plan_credentials(inputs_for(tmp_path, **values), read_context(in_actions), in_actions)

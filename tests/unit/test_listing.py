@@ -69,11 +69,22 @@ def test_pep_691_upload_times_and_garbage_digests() -> None:
     found = parse_simple_json(json.dumps({"files": [
         {"filename": "x-1.0.tar.gz", "hashes": {"sha256": "ab" * 32}, "upload-time": "2026-01-02T03:04:05.000000Z"},
         {"filename": "x-1.0-py3-none-any.whl", "hashes": {"sha256": "not-hex"}},
+        {"filename": "x-1.0-py2-none-any.whl", "upload-time": "2026-01-02T05:04:05+02:00"},
+        {"filename": "x-1.0-py3-none-win32.whl", "upload-time": "2026-01-02T03:04:05"},
         "not an object",
     ]}))  # fmt: skip
 
-    assert found.files == {"x-1.0.tar.gz": "ab" * 32, "x-1.0-py3-none-any.whl": ""}
-    assert found.uploaded == {"x-1.0.tar.gz": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)}
+    assert found.files == {
+        "x-1.0.tar.gz": "ab" * 32, "x-1.0-py3-none-any.whl": "", "x-1.0-py2-none-any.whl": "",
+        "x-1.0-py3-none-win32.whl": "",
+    }  # fmt: skip
+    utc = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert found.uploaded == {
+        "x-1.0.tar.gz": utc,
+        "x-1.0-py2-none-any.whl": utc,  # the same moment, said in another zone
+        "x-1.0-py3-none-win32.whl": utc,  # no zone: UTC, as PEP 700 writes it
+    }
+    assert all(stamp.tzinfo is not None for stamp in found.uploaded.values())
 
 
 @pytest.mark.parametrize(
