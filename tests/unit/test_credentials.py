@@ -162,6 +162,7 @@ def test_an_index_other_than_pypi_is_tried_anonymously_when_nothing_else_can_wor
     plan = plan_credentials(inputs_for(tmp_path, **values), read_context(env), env)
 
     assert (plan.token is not None and not plan.token.password) is anonymous
+    assert plan.trusted_publishing is not anonymous  # anonymous: nothing to mint either
 
 
 def test_pypi_is_never_tried_anonymously(tmp_path: Path) -> None:
@@ -373,8 +374,11 @@ def test_a_token_may_hold_spaces_but_no_control_characters(tmp_path: Path) -> No
     plan = plan_credentials(inputs_for(tmp_path, password="pypi-with space"), read_context({}), {})
     assert plan.token is not None
 
-    with pytest.raises(AuthError, match="control characters"):
-        plan_credentials(inputs_for(tmp_path, password="pypi\x01tok"), read_context({}), {})
+    for control in ("\x01", "\x1f"):  # the lowest and the highest below a space
+        with pytest.raises(AuthError, match="control characters"):
+            plan_credentials(
+                inputs_for(tmp_path, password=f"pypi{control}tok"), read_context({}), {}
+            )
 
 
 def test_pypi_refuses_any_user_but_token_whatever_its_spelling(tmp_path: Path) -> None:
@@ -436,3 +440,12 @@ def test_always_on_another_index_without_oidc_is_refused_not_tried_anonymously(
 
     with pytest.raises(AuthError, match="trusted publishing is not possible"):
         plan_credentials(inputs_for(tmp_path, **values), read_context(in_actions), in_actions)
+
+
+def test_credentials_cannot_be_changed_in_place() -> None:
+    """Shared by the upload threads: a renewal replaces them whole (TokenSource)."""
+    import dataclasses
+
+    credentials = Credentials("__token__", Secret("pypi-a-token"), "test")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        credentials.password = Secret("pypi-another")  # type: ignore[misc]
