@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from pypi_release._console import Console
 from pypi_release._context import RunContext, read_context
 from pypi_release._credentials import (
+    CredentialPlan,
     Credentials,
     TokenSource,
     _warn_if_reusable_workflow,
@@ -447,5 +449,44 @@ def test_credentials_cannot_be_changed_in_place() -> None:
     import dataclasses
 
     credentials = Credentials("__token__", Secret("pypi-a-token"), "test")
+    plan = CredentialPlan(credentials, trusted_publishing=False)
     with pytest.raises(dataclasses.FrozenInstanceError):
         credentials.password = Secret("pypi-another")  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.token = None  # type: ignore[misc]
+
+
+FORK = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": ""}  # fmt: skip
+
+
+def test_without_oidc_the_reason_is_the_fork_or_the_missing_permission(tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"head": {"repo": {"fork": True}}}}))
+    fork = {**FORK, "GITHUB_EVENT_PATH": str(event)}
+    other_index = {"repository-url": "http://127.0.0.1:8080/"}
+
+    with pytest.raises(AuthError) as forked:
+        plan_credentials(inputs_for(tmp_path), read_context(fork), fork)
+    with pytest.raises(AuthError) as forked_elsewhere:  # not tried anonymously either
+        plan_credentials(inputs_for(tmp_path, **other_index), read_context(fork), fork)
+    in_actions = {"GITHUB_ACTIONS": "true"}
+    with pytest.raises(AuthError) as unpermitted:
+        plan_credentials(inputs_for(tmp_path), read_context(in_actions), in_actions)
+
+    for refused in (forked, forked_elsewhere):
+        assert "a pull request from a fork" in refused.value.message
+        assert (
+            refused.value.hint
+            == "Publish from a tag push or a release, not from a fork's pull request."
+        )
+    assert "it lacks `id-token: write`" in unpermitted.value.message
+    assert "fork" not in unpermitted.value.message
+
+
+def test_trusted_publishing_from_a_push(tmp_path: Path) -> None:
+    env = {**OIDC, "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "".join(["pu", "sh"])}
+
+    plan = plan_credentials(inputs_for(tmp_path), read_context(env), env)
+
+    assert plan.trusted_publishing
