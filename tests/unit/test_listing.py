@@ -71,12 +71,13 @@ def test_pep_691_upload_times_and_garbage_digests() -> None:
         {"filename": "x-1.0-py3-none-any.whl", "hashes": {"sha256": "not-hex"}},
         {"filename": "x-1.0-py2-none-any.whl", "upload-time": "2026-01-02T05:04:05+02:00"},
         {"filename": "x-1.0-py3-none-win32.whl", "upload-time": "2026-01-02T03:04:05"},
+        {"filename": "x-1.0-py3-none-win_amd64.whl", "upload-time": "yesterday"},
         "not an object",
     ]}))  # fmt: skip
 
     assert found.files == {
         "x-1.0.tar.gz": "ab" * 32, "x-1.0-py3-none-any.whl": "", "x-1.0-py2-none-any.whl": "",
-        "x-1.0-py3-none-win32.whl": "",
+        "x-1.0-py3-none-win32.whl": "", "x-1.0-py3-none-win_amd64.whl": "",
     }  # fmt: skip
     utc = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert found.uploaded == {
@@ -502,7 +503,9 @@ def test_a_project_the_index_never_heard_of_has_an_empty_listing_an_error_none(
     assert (listing is None) is not listed
 
 
-@pytest.mark.parametrize(("status", "listed"), [(404, True), (500, False), (200, True)])
+@pytest.mark.parametrize(
+    ("status", "listed"), [(404, True), (500, False), (403, False), (200, True)]
+)
 def test_pypis_json_api_404_is_an_empty_listing_an_error_none(status: int, listed: bool) -> None:
     console = Console(in_actions=True, out=io.StringIO())
     release = {"urls": [{"filename": "demo_pkg-1.0.tar.gz", "digests": {"sha256": "ab" * 32},
@@ -611,3 +614,29 @@ def test_a_fifth_redirect_is_one_too_many() -> None:
         pytest.raises(IndexAnswerError, match="redirects in a loop"),
     ):
         reader_for(base, console).release_files("demo-pkg", "1.0")
+
+
+def test_files_of_other_releases_and_unparsable_names_are_not_the_releases() -> None:
+    console = Console(in_actions=True, out=io.StringIO())
+    listed: list[dict[str, object]] = [
+        {"filename": name, "hashes": {"sha256": "ab" * 32}}
+        for name in ("demo_pkg-1.0.tar.gz", "demo_pkg-1.1.tar.gz", "demo_pkg-1.0-bad.whl",
+                     "demo_pkg.tar.gz", "demo_pkg-1.0.zip", "other-1.0.tar.gz")
+    ]  # fmt: skip
+    with serve(lambda r: pep691(listed)) as base:
+        listing = reader_for(base, console).release_files("demo-pkg", "1.0")
+
+    assert listing is not None
+    assert listing.files == {"demo_pkg-1.0.tar.gz": "ab" * 32}
+
+
+def test_what_a_listing_said_cannot_be_changed_afterwards() -> None:
+    import dataclasses
+
+    from pypi_release._listing import Entries
+
+    listing = Listing({"a.whl": "ab" * 32}, "src")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        listing.source = "elsewhere"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Entries().files = {}  # type: ignore[misc]
