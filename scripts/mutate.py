@@ -32,7 +32,11 @@ GUARDS = {
     "_build_worker": ["tests/unit/test_building.py", "tests/e2e/test_build_isolation.py"],
     "_attesting": ["tests/unit/test_attesting.py"],
     "_credentials": ["tests/unit/test_credentials.py"],
-    "_oidc": ["tests/unit/test_credentials.py", "tests/unit/test_gate.py"],
+    "_oidc": [
+        "tests/unit/test_oidc.py",
+        "tests/unit/test_credentials.py",
+        "tests/unit/test_gate.py",
+    ],
     "_http": ["tests/unit/test_http.py"],
     "_console": ["tests/unit/test_console.py"],
     "_secrets": ["tests/unit/test_secrets.py", "tests/unit/test_console.py"],

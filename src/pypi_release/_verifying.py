@@ -71,10 +71,15 @@ def verify_release(
         if set(pending) <= unknown or time.monotonic() + pause > deadline:
             break
         time.sleep(pause)
-        pause = min(pause * 2, 10.0)
+        pause = next_pause(pause)
     _conclude(pending, unknown, readable=readable, digests_given=digests_given, timeout=timeout,
               console=console)  # fmt: skip
     return verified
+
+
+def next_pause(pause: float) -> float:
+    """The wait before the next look at a lagging index: doubling, at most 10 s."""
+    return min(pause * 2, 10.0)
 
 
 def _conclude(

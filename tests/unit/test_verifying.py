@@ -3,18 +3,22 @@ named; a lagging index is waited for."""
 
 from __future__ import annotations
 
+import base64
 import io
 import itertools
 from pathlib import Path
 
 import pytest
 
+from pypi_release._attesting import Attested
 from pypi_release._console import Console
 from pypi_release._distributions import Distribution, collect_release
 from pypi_release._errors import VerifyError
-from pypi_release._verifying import verify_release
+from pypi_release._http import RetryPolicy
+from pypi_release._index import KnownIndex
+from pypi_release._verifying import check_provenance, verify_release
 from tests.support.distfiles import make_release
-from tests.support.loopback import Response, serve
+from tests.support.loopback import REFUSING_URL, Request, Response, serve
 from tests.unit.test_listing import pep691, reader_for
 
 
@@ -106,3 +110,87 @@ def test_an_unreadable_listing_only_warns(tmp_path: Path) -> None:
 
     assert done == set()
     assert "::warning title=Not verified::" in log
+
+
+def test_a_lagging_index_is_asked_again_after_1_2_4_8_then_every_10_seconds() -> None:
+    from pypi_release._verifying import next_pause
+
+    pauses = list(itertools.accumulate(range(6), lambda pause, _: next_pause(pause), initial=1.0))
+    assert pauses == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0, 10.0]
+
+
+# -- provenance (PEP 740) kept by the index -------------------------------------------------
+
+
+def _attested(dist: Distribution, *signatures: bytes) -> Attested:
+    return Attested(dist.filename, (), True, None, frozenset(s.hex() for s in signatures))
+
+
+def _provenance(*signatures: bytes) -> Response:
+    bundle = {"attestations": [{"envelope": {"signature": base64.b64encode(s).decode()}}
+                               for s in signatures]}  # fmt: skip
+    return Response.json(200, {"version": 1, "attestation_bundles": [bundle]})
+
+
+@pytest.mark.parametrize(
+    ("answer", "state"),
+    [(_provenance(b"sig-one", b"sig-two"), "kept"),  # every signature sent is served
+     (_provenance(b"sig-one"), "missing"),  # one of ours is not
+     (_provenance(), "missing"),
+     (Response(404), "missing"),
+     (Response(500), "unknown"),
+     (Response(403), "unknown"),
+     (Response(200, b"<html>not json</html>"), "unknown"),
+     (Response.json(200, {"attestation_bundles": [{"attestations": [{}]}]}), "unknown"),
+     (Response.json(200, {"attestation_bundles": 7}), "unknown"),
+     (Response.json(200, {"attestation_bundles": [{"attestations": [
+         {"envelope": {"signature": "not base64!"}}]}]}), "unknown")],
+    ids=["kept", "one-missing", "none", "404", "500", "403", "not-json", "no-envelope",
+         "not-a-list", "not-base64"],
+)  # fmt: skip
+def test_provenance_on_the_index_is_kept_missing_or_unknown(
+    tmp_path: Path, answer: Response, state: str
+) -> None:
+    wheel, sdist = released(tmp_path)
+    out = io.StringIO()
+    console = Console(in_actions=True, out=out)
+    asked: list[str] = []
+
+    def route(request: Request) -> Response:
+        asked.append(request.path)
+        return answer
+
+    with serve(route) as base:
+        found = check_provenance(
+            (wheel, sdist), {wheel.filename: _attested(wheel, b"sig-one", b"sig-two")},
+            KnownIndex(f"{base}/legacy/"), console, RetryPolicy(attempts=1, timeout=5),
+        )  # fmt: skip
+
+    assert found == {wheel.filename: state}  # the sdist was not attested: not asked about
+    assert asked == [f"/integrity/{wheel.project}/{wheel.version}/{wheel.filename}/provenance"]
+    warned = "::warning title=Attestations not kept::" in out.getvalue()
+    assert warned is (state == "missing")
+
+
+def test_provenance_unreachable_is_unknown(tmp_path: Path) -> None:
+    wheel, _ = released(tmp_path)
+    console = Console(in_actions=True, out=io.StringIO())
+
+    found = check_provenance(
+        (wheel,), {wheel.filename: _attested(wheel, b"sig")}, KnownIndex(f"{REFUSING_URL}/legacy/"),
+        console, RetryPolicy(attempts=1, timeout=5),
+    )  # fmt: skip
+
+    assert found == {wheel.filename: "unknown"}
+
+
+def test_an_attestation_without_signatures_is_never_counted_as_kept(tmp_path: Path) -> None:
+    wheel, _ = released(tmp_path)
+    console = Console(in_actions=True, out=io.StringIO())
+    with serve(lambda r: _provenance(b"sig")) as base:
+        found = check_provenance(
+            (wheel,), {wheel.filename: _attested(wheel)}, KnownIndex(f"{base}/legacy/"),
+            console, RetryPolicy(attempts=1, timeout=5),
+        )  # fmt: skip
+
+    assert found == {wheel.filename: "missing"}
