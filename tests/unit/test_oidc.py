@@ -96,3 +96,13 @@ def test_the_request_cannot_be_changed_in_place() -> None:
     request = IdTokenRequest("http://runner/token", Secret("runner-request-token"))
     with pytest.raises(dataclasses.FrozenInstanceError):
         request.url = "http://elsewhere/"  # type: ignore[misc]
+
+
+def test_the_token_cannot_be_changed_in_place() -> None:
+    jwt = make_jwt(github_claims())
+    token, _ = ask(Response.json(200, {"value": jwt}))
+    from pypi_release._oidc import IdToken
+
+    made = IdToken(Secret(token), decode_claims(token))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.claims = {}  # type: ignore[misc]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import itertools
+import time
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,31 @@ def test_an_attestation_without_signatures_is_never_counted_as_kept(tmp_path: Pa
         )  # fmt: skip
 
     assert found == {wheel.filename: "missing"}
+
+
+def test_the_index_is_asked_once_when_nothing_is_left_to_wait_for(tmp_path: Path) -> None:
+    """Listed without digests (nothing more will come) or a timeout shorter than the first
+    pause: one look, no waiting."""
+    dists = released(tmp_path)
+    asked: list[str] = []
+    listing = pep691([entry(d, "") for d in dists])
+
+    def route(request: Request) -> Response:
+        asked.append(request.path)
+        return listing
+
+    console = Console(in_actions=True, out=io.StringIO())
+    started = time.monotonic()
+    with serve(route) as base:
+        verify_release(dists, reader_for(base, console), console, timeout=5)
+    assert time.monotonic() - started < 0.9  # not a second's pause, let alone five
+    assert len(asked) == 1
+
+    asked.clear()
+    never = pep691([])
+    with (
+        serve(lambda request: asked.append(request.path) or never) as base,
+        pytest.raises(VerifyError, match=r"not listed by the index after 0\.5 s"),
+    ):
+        verify_release(dists, reader_for(base, console), console, timeout=0.5)
+    assert len(asked) == 1  # the next look would come after the deadline
