@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,9 +16,9 @@ import requests
 from pypi_release import _twine
 from pypi_release._console import Console
 from pypi_release._errors import IndexAnswerError, NetworkError
-from pypi_release._http import RetryPolicy, request, session
+from pypi_release._http import RetryPolicy, read_bounded, request, save_bounded, session
 from tests.support.distfiles import make_wheel
-from tests.support.loopback import trickling_server
+from tests.support.loopback import Request, Response, serve, trickling_server
 
 
 @pytest.mark.timeout(20)
@@ -66,3 +70,133 @@ def test_an_upload_whose_answer_trickles_cannot_hold_the_run(tmp_path: Path) -> 
         repository = _twine.open_repository(url, "__token__", "pypi-x", timeout=0.5)
         with pytest.raises(requests.Timeout, match="within"):
             _twine.upload(repository, package, RetryPolicy(timeout=0.5))
+
+
+# -- the retry policy ----------------------------------------------------------------------
+
+
+def test_the_whole_answer_gets_three_times_the_time_between_bytes() -> None:
+    assert RetryPolicy(timeout=2.5).deadline == 7.5
+
+
+def test_each_wait_doubles_with_up_to_half_of_it_taken_off_at_random() -> None:
+    policy = RetryPolicy(backoff=2.0)
+    for attempt, full in ((1, 2.0), (2, 4.0), (3, 8.0), (4, 16.0)):
+        waits = [policy.delay(attempt) for _ in range(50)]
+        assert all(full / 2 <= wait <= full for wait in waits), (attempt, waits)
+
+
+def _failing_server(statuses: list[int]) -> Callable[[Request], Response]:
+    """Answers each status in turn, then 200 with {"ok": true}."""
+    answers = iter(statuses)
+
+    def route(request: Request) -> Response:
+        status = next(answers, 200)
+        return Response.json(status, {"ok": status == 200})
+
+    return route
+
+
+def test_a_5xx_is_retried_and_each_retry_said_with_its_number() -> None:
+    out = io.StringIO()
+    console = Console(in_actions=False, out=out, err=io.StringIO())
+    policy = RetryPolicy(attempts=3, backoff=0.01)
+
+    with serve(_failing_server([503, 502])) as url:
+        answer = request(session(), "GET", url, what="the test server", console=console,
+                         policy=policy)  # fmt: skip
+
+    assert answer.json() == {"ok": True}
+    lines = out.getvalue().splitlines()
+    assert [line.split(" in ")[0] for line in lines] == [
+        "the test server: 503 Service Unavailable; retry 1 of 2",
+        "the test server: 502 Bad Gateway; retry 2 of 2",
+    ]
+
+
+def test_no_retry_starts_once_max_seconds_would_be_passed() -> None:
+    console = Console(in_actions=False, out=io.StringIO(), err=io.StringIO())
+    asked: list[str] = []
+
+    def route(request: Request) -> Response:
+        asked.append(request.path)
+        return Response(503)
+
+    with serve(route) as url:
+        # Waits of 0.05-0.1 s: three attempts fit in half a second...
+        fits = request(session(), "GET", url, what="x", console=console,
+                       policy=RetryPolicy(attempts=3, backoff=0.1, max_seconds=0.5))  # fmt: skip
+        tried = len(asked)
+        # ... none after the first when the wait alone would pass the limit.
+        request(session(), "GET", url, what="x", console=console,
+                policy=RetryPolicy(attempts=3, backoff=0.1, max_seconds=0.04))  # fmt: skip
+
+    assert fits.status_code == 503  # the last answer, once the attempts are spent
+    assert tried == 3
+    assert len(asked) == 4
+
+
+# -- bounded bodies ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("size", "refused"), [(1000, False), (1001, True), (50_000, True)])
+def test_a_body_of_exactly_the_limit_is_read_one_byte_more_is_not(size: int, refused: bool) -> None:
+    with serve(lambda r: Response(200, b"x" * size)) as url:
+        response = session().get(url, stream=True, timeout=5)
+        if refused:
+            with pytest.raises(IndexAnswerError, match="larger than 1,000 bytes"):
+                read_bounded(response, 1000, what="the test server")
+        else:
+            assert read_bounded(response, 1000, what="the test server") == b"x" * size
+
+
+class _PlainRaw:
+    """A response body that is not urllib3's (no read1): read(size) only."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = io.BytesIO(body)
+
+    def read(self, size: int) -> bytes:
+        return self._body.read(size)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_body_that_is_not_urllib3s_is_read_in_whole_chunks() -> None:
+    response = requests.Response()
+    response.raw = _PlainRaw(b"y" * 200_000)
+
+    assert read_bounded(response, 300_000, what="the test body") == b"y" * 200_000
+
+
+@pytest.mark.timeout(20)
+def test_a_download_that_trickles_is_cut_at_its_deadline_as_bytes_come(tmp_path: Path) -> None:
+    """A file saved from the index: no `within` around it, so the deadline is checked as each
+    piece arrives (not once 64 KiB are in)."""
+    started = time.monotonic()
+    with trickling_server(200, pause=0.05) as url:  # 10 s for 200 bytes
+        response = session().get(url, stream=True, timeout=5)
+        with pytest.raises(requests.Timeout):
+            save_bounded(response, tmp_path / "copy", 10_000, what="the file", seconds=1.0)
+
+    assert time.monotonic() - started < 4
+
+
+def test_the_system_trust_store_is_used_from_the_first_request(tmp_path: Path) -> None:
+    """An index under a private CA named by SSL_CERT_FILE (as pip and uv trust it), asked in a
+    fresh interpreter: the very first session verifies against the system's store."""
+    from tests.support.private_ca import private_ca
+
+    ca = private_ca(tmp_path / "ca")
+    with serve(lambda r: Response.json(200, {"trusted": True}), tls=ca.server) as url:
+        done = subprocess.run(
+            [sys.executable, "-c",
+             "import sys; from pypi_release._http import session; "
+             "print(session().get(sys.argv[1], timeout=10).json())", url],
+            env={**os.environ, "SSL_CERT_FILE": str(ca.ca_file)},
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "{'trusted': True}"
