@@ -16,9 +16,16 @@ import requests
 from pypi_release import _twine
 from pypi_release._console import Console
 from pypi_release._errors import IndexAnswerError, NetworkError
-from pypi_release._http import RetryPolicy, read_bounded, request, save_bounded, session
+from pypi_release._http import (
+    RetryPolicy,
+    parse_json,
+    read_bounded,
+    request,
+    save_bounded,
+    session,
+)
 from tests.support.distfiles import make_wheel
-from tests.support.loopback import Request, Response, serve, trickling_server
+from tests.support.loopback import REFUSING_URL, Request, Response, serve, trickling_server
 
 
 @pytest.mark.timeout(20)
@@ -80,6 +87,7 @@ def test_the_whole_answer_gets_three_times_the_time_between_bytes() -> None:
 
 
 def test_each_wait_doubles_with_up_to_half_of_it_taken_off_at_random() -> None:
+    assert all(0.5 <= RetryPolicy().delay(1) <= 1.0 for _ in range(20))  # the first: 1 s at most
     policy = RetryPolicy(backoff=2.0)
     for attempt, full in ((1, 2.0), (2, 4.0), (3, 8.0), (4, 16.0)):
         waits = [policy.delay(attempt) for _ in range(50)]
@@ -100,17 +108,18 @@ def _failing_server(statuses: list[int]) -> Callable[[Request], Response]:
 def test_a_5xx_is_retried_and_each_retry_said_with_its_number() -> None:
     out = io.StringIO()
     console = Console(in_actions=False, out=out, err=io.StringIO())
-    policy = RetryPolicy(attempts=3, backoff=0.01)
+    policy = RetryPolicy(attempts=4, backoff=0.01)
 
-    with serve(_failing_server([503, 502])) as url:
+    with serve(_failing_server([500, 503, 502])) as url:
         answer = request(session(), "GET", url, what="the test server", console=console,
                          policy=policy)  # fmt: skip
 
     assert answer.json() == {"ok": True}
     lines = out.getvalue().splitlines()
     assert [line.split(" in ")[0] for line in lines] == [
-        "the test server: 503 Service Unavailable; retry 1 of 2",
-        "the test server: 502 Bad Gateway; retry 2 of 2",
+        "the test server: 500 Internal Server Error; retry 1 of 3",
+        "the test server: 503 Service Unavailable; retry 2 of 3",
+        "the test server: 502 Bad Gateway; retry 3 of 3",
     ]
 
 
@@ -200,3 +209,32 @@ def test_the_system_trust_store_is_used_from_the_first_request(tmp_path: Path) -
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "{'trusted': True}"
+
+
+def test_a_server_nobody_answers_at_is_named_with_the_attempts_and_the_time_spent() -> None:
+    console = Console(in_actions=False, out=io.StringIO(), err=io.StringIO())
+
+    with pytest.raises(NetworkError) as failed:
+        request(session(), "GET", REFUSING_URL, what="the refusing port", console=console,
+                policy=RetryPolicy(attempts=2, backoff=0.01))  # fmt: skip
+
+    assert failed.value.message == (
+        "Could not reach the refusing port after 2 attempts (0 s): ConnectionError."
+    )
+
+
+def test_a_small_endpoints_answer_may_be_32_mib_and_no_more() -> None:
+    console = Console(in_actions=False, out=io.StringIO(), err=io.StringIO())
+    limit = 32 * 2**20
+    body = b"x" * (limit + 1)
+    with (
+        serve(lambda r: Response(200, body)) as url,
+        pytest.raises(IndexAnswerError, match="larger than 33,554,432 bytes"),
+    ):
+        request(session(), "GET", url, what="x", console=console,
+                policy=RetryPolicy(attempts=1, timeout=30))  # fmt: skip
+
+
+def test_json_nested_past_the_parsers_limit_is_not_json() -> None:
+    with pytest.raises(ValueError, match="nested too deeply"):
+        parse_json(b"[" * 200_000)
