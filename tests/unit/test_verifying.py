@@ -17,6 +17,7 @@ from pypi_release._distributions import Distribution, collect_release
 from pypi_release._errors import VerifyError
 from pypi_release._http import RetryPolicy
 from pypi_release._index import KnownIndex
+from pypi_release._listing import IndexReader
 from pypi_release._verifying import check_provenance, verify_release
 from tests.support.distfiles import make_release
 from tests.support.loopback import REFUSING_URL, Request, Response, serve
@@ -137,6 +138,7 @@ def _provenance(*signatures: bytes) -> Response:
 @pytest.mark.parametrize(
     ("answer", "state"),
     [(_provenance(b"sig-one", b"sig-two"), "kept"),  # every signature sent is served
+     (_provenance(b"sig-one", b"sig-two", b"sig-earlier"), "kept"),  # and others besides
      (_provenance(b"sig-one"), "missing"),  # one of ours is not
      (_provenance(), "missing"),
      (Response(404), "missing"),
@@ -147,7 +149,7 @@ def _provenance(*signatures: bytes) -> Response:
      (Response.json(200, {"attestation_bundles": 7}), "unknown"),
      (Response.json(200, {"attestation_bundles": [{"attestations": [
          {"envelope": {"signature": "not base64!"}}]}]}), "unknown")],
-    ids=["kept", "one-missing", "none", "404", "500", "403", "not-json", "no-envelope",
+    ids=["kept", "kept-among-others", "one-missing", "none", "404", "500", "403", "not-json", "no-envelope",
          "not-a-list", "not-base64"],
 )  # fmt: skip
 def test_provenance_on_the_index_is_kept_missing_or_unknown(
@@ -224,3 +226,58 @@ def test_the_index_is_asked_once_when_nothing_is_left_to_wait_for(tmp_path: Path
     ):
         verify_release(dists, reader_for(base, console), console, timeout=0.5)
     assert len(asked) == 1  # the next look would come after the deadline
+
+
+@pytest.mark.timeout(20)
+def test_a_file_never_listed_is_looked_for_at_0_1_and_3_seconds_within_3_5(
+    tmp_path: Path,
+) -> None:
+    dists = released(tmp_path)
+    asked: list[float] = []
+    started = time.monotonic()
+
+    def route(request: Request) -> Response:
+        asked.append(time.monotonic() - started)
+        return pep691([])
+
+    console = Console(in_actions=True, out=io.StringIO())
+    with (
+        serve(route) as base,
+        pytest.raises(VerifyError, match=r"not listed by the index after 3\.5 s"),
+    ):
+        verify_release(dists, reader_for(base, console), console, timeout=3.5)
+
+    assert len(asked) == 3  # a fourth would come at 7 s
+    assert [round(t) for t in asked] == [0, 1, 3]
+
+
+def test_each_project_is_verified_against_its_own_listing_only(tmp_path: Path) -> None:
+    """A monorepo's two projects on an index with PyPI's JSON API (which lists a release's
+    files as they are): a release page that also names the other project's file, with
+    another digest, does not speak for it."""
+    make_release(tmp_path / "dist", "aaa-pkg")
+    make_release(tmp_path / "dist", "zzz-pkg")
+    console = Console(in_actions=True, out=io.StringIO())
+    dists = collect_release(tmp_path / "dist", None, console).distributions
+
+    def urls(project: str, sha256: str | None = None) -> list[dict[str, object]]:
+        return [{"filename": d.filename, "digests": {"sha256": sha256 or d.sha256},
+                 "url": f"https://files.example/{d.filename}"}
+                for d in dists if d.project == project]  # fmt: skip
+
+    def route(request: Request) -> Response:  # /pypi/<project>/<version>/json
+        project = request.path.split("/")[2]
+        strangers = urls("zzz-pkg", "cd" * 32) if project == "aaa-pkg" else []
+        return Response.json(200, {"urls": urls(project) + strangers})
+
+    with serve(route) as base:
+
+        class PyPILike(KnownIndex):
+            @property
+            def website(self) -> str | None:
+                return base
+
+        reader = IndexReader(PyPILike(f"{base}/legacy/"), console, RetryPolicy(attempts=1))
+        done = verify_release(dists, reader, console, timeout=0.5)
+
+    assert done == {d.filename for d in dists}
