@@ -148,9 +148,12 @@ def _provenance(*signatures: bytes) -> Response:
      (Response.json(200, {"attestation_bundles": [{"attestations": [{}]}]}), "unknown"),
      (Response.json(200, {"attestation_bundles": 7}), "unknown"),
      (Response.json(200, {"attestation_bundles": [{"attestations": [
-         {"envelope": {"signature": "not base64!"}}]}]}), "unknown")],
+         {"envelope": {"signature": "not base64!"}}]}]}), "unknown"),
+     (Response.json(200, {"attestation_bundles": [{"attestations": [
+         {"envelope": {"signature": base64.b64encode(b"sig-one").decode() + "!!"}},
+         {"envelope": {"signature": base64.b64encode(b"sig-two").decode()}}]}]}), "unknown")],
     ids=["kept", "kept-among-others", "one-missing", "none", "404", "500", "403", "not-json", "no-envelope",
-         "not-a-list", "not-base64"],
+         "not-a-list", "not-base64", "junk-in-base64"],
 )  # fmt: skip
 def test_provenance_on_the_index_is_kept_missing_or_unknown(
     tmp_path: Path, answer: Response, state: str
@@ -166,7 +169,7 @@ def test_provenance_on_the_index_is_kept_missing_or_unknown(
 
     with serve(route) as base:
         found = check_provenance(
-            (wheel, sdist), {wheel.filename: _attested(wheel, b"sig-one", b"sig-two")},
+            (sdist, wheel), {wheel.filename: _attested(wheel, b"sig-one", b"sig-two")},
             KnownIndex(f"{base}/legacy/"), console, RetryPolicy(attempts=1, timeout=5),
         )  # fmt: skip
 
@@ -265,10 +268,16 @@ def test_each_project_is_verified_against_its_own_listing_only(tmp_path: Path) -
                  "url": f"https://files.example/{d.filename}"}
                 for d in dists if d.project == project]  # fmt: skip
 
+    looks: list[str] = []
+
     def route(request: Request) -> Response:  # /pypi/<project>/<version>/json
         project = request.path.split("/")[2]
-        strangers = urls("zzz-pkg", "cd" * 32) if project == "aaa-pkg" else []
-        return Response.json(200, {"urls": urls(project) + strangers})
+        looks.append(project)
+        other = "zzz-pkg" if project == "aaa-pkg" else "aaa-pkg"
+        # aaa-pkg's own files appear at its second look: still pending when zzz-pkg's page
+        # (naming them with other digests) is read.
+        own = urls(project) if project == "zzz-pkg" or looks.count(project) > 1 else []
+        return Response.json(200, {"urls": own + urls(other, "cd" * 32)})
 
     with serve(route) as base:
 
@@ -278,6 +287,78 @@ def test_each_project_is_verified_against_its_own_listing_only(tmp_path: Path) -
                 return base
 
         reader = IndexReader(PyPILike(f"{base}/legacy/"), console, RetryPolicy(attempts=1))
-        done = verify_release(dists, reader, console, timeout=0.5)
+        done = verify_release(dists, reader, console, timeout=2)
 
     assert done == {d.filename for d in dists}
+
+
+def test_one_files_provenance_unreachable_does_not_stop_the_next(tmp_path: Path) -> None:
+    wheel, sdist = released(tmp_path)
+    console = Console(in_actions=True, out=io.StringIO())
+
+    def route(request: Request) -> Response:
+        if wheel.filename in request.path:
+            return Response(200, drop=True)  # the connection closes without an answer
+        return _provenance(b"sig")
+
+    with serve(route) as base:
+        found = check_provenance(
+            (wheel, sdist),
+            {wheel.filename: _attested(wheel, b"sig"), sdist.filename: _attested(sdist, b"sig")},
+            KnownIndex(f"{base}/legacy/"), console, RetryPolicy(attempts=1, timeout=5),
+        )  # fmt: skip
+
+    assert found == {wheel.filename: "unknown", sdist.filename: "kept"}
+
+
+def _two_projects(tmp_path: Path) -> tuple[Distribution, ...]:
+    make_release(tmp_path / "dist", "aaa-pkg")
+    make_release(tmp_path / "dist", "zzz-pkg")
+    console = Console(in_actions=True, out=io.StringIO())
+    return collect_release(tmp_path / "dist", None, console).distributions
+
+
+def test_a_lagging_project_does_not_hold_up_the_others(tmp_path: Path) -> None:
+    """aaa-pkg's page lists its files only from the second look on; zzz-pkg's are verified at
+    the first (and zzz-pkg's page naming aaa-pkg's files, with other digests, is not heard on
+    them)."""
+    dists = _two_projects(tmp_path)
+    looks = {"aaa-pkg": 0}
+
+    def route(request: Request) -> Response:
+        project = request.path.strip("/").split("/")[-1]
+        if project == "aaa-pkg":
+            looks["aaa-pkg"] += 1
+            if looks["aaa-pkg"] == 1:
+                return pep691([])
+            return pep691([entry(d) for d in dists if d.project == project])
+        strangers = [entry(d, "cd" * 32) for d in dists if d.project == "aaa-pkg"]
+        return pep691([entry(d) for d in dists if d.project == project] + strangers)
+
+    out = io.StringIO()
+    console = Console(in_actions=True, out=out)
+    with serve(route) as base:
+        verify_release(dists, reader_for(base, console), console, timeout=2)
+
+    verified = [line.split()[1].rstrip(":") for line in out.getvalue().splitlines()
+                if line.startswith("Verified ")]  # fmt: skip
+    assert [name.split("-")[0] for name in verified] == ["zzz_pkg", "zzz_pkg", "aaa_pkg", "aaa_pkg"]
+
+
+def test_a_project_whose_page_cannot_be_read_is_not_verified_the_others_are(
+    tmp_path: Path,
+) -> None:
+    dists = _two_projects(tmp_path)
+
+    def route(request: Request) -> Response:
+        project = request.path.strip("/").split("/")[-1]
+        if project == "aaa-pkg":
+            return Response(500)
+        return pep691([entry(d) for d in dists if d.project == project])
+
+    out = io.StringIO()
+    console = Console(in_actions=True, out=out)
+    with serve(route) as base, pytest.raises(VerifyError, match="not listed by the index"):
+        verify_release(dists, reader_for(base, console), console, timeout=0.5)
+
+    assert out.getvalue().count("Verified zzz_pkg") == 2
