@@ -21,6 +21,7 @@ from pypi_release._listing import IndexReader, Listing, parse_simple_json
 from pypi_release._preflight import OnIndex, compare_with_index
 from tests.support.distfiles import make_release
 from tests.support.loopback import Request, Response, serve, trickling_server
+from tests.support.text import as_read
 
 POLICY = RetryPolicy(attempts=1, timeout=5)
 
@@ -44,7 +45,7 @@ def _against(
     with serve(route) as base:
         try:
             return compare_with_index(
-                release, reader_for(base, console), console, rules=rules,
+                release, reader_for(base, console), console, rules=as_read(rules),
                 skip_existing=skip_existing, max_file_size=max_file_size, final=final,
             )  # fmt: skip
         except PreflightError as error:

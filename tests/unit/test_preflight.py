@@ -17,6 +17,7 @@ from pypi_release._distributions import Release, collect_release, select_files
 from pypi_release._errors import PreflightError
 from pypi_release._preflight import check_release
 from tests.support.distfiles import make_release, make_sdist, make_wheel
+from tests.support.text import as_read
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 
@@ -34,7 +35,7 @@ def inspect(
     console = Console(in_actions=True, out=out or io.StringIO())
     release = collect_release(folder, built, console)
     check_release(
-        release, console, rules=rules, verify_metadata=verify, final=final,
+        release, console, rules=as_read(rules), verify_metadata=as_read(verify), final=final,
         max_file_size=max_file_size,
     )  # fmt: skip
     return release
@@ -257,6 +258,8 @@ def test_classifiers_unknown_deprecated_and_private_are_refused(tmp_path: Path) 
     assert "'Framework :: Django CMS :: 4.2' has been deprecated" in text
     assert "Programming Language :: Python :: 3'" not in text
     assert len(error.problems) == 6  # three classifiers, in each of the two files
+    # verify-metadata: false skips these checks (the index will say what it refuses)
+    assert inspect(tmp_path, verify="false").projects == {"demo-pkg": "1.0"}
 
 
 def test_an_sdist_named_the_pre_pep_625_way_is_refused(tmp_path: Path) -> None:
@@ -612,3 +615,28 @@ def test_the_quoted_line_may_be_the_last_and_is_cut_at_200_characters(tmp_path: 
 
     quoted = [entry for entry in problem.message.splitlines() if entry.startswith("    4 | ")]
     assert quoted == ["    4 | " + line[:200]]
+
+
+def test_an_error_on_a_blank_line_or_past_the_text_quotes_no_line() -> None:
+    from pypi_release._distributions import Description
+    from pypi_release._preflight import _render_failure
+
+    text = "Title\n=====\n\nlast line"
+    errors = "line 3: (ERROR/3) on the blank line\nline 9: (ERROR/3) past the end\n" + (
+        "line 0: (ERROR/3) before the start"
+    )
+
+    message, _ = _render_failure(Description(text, "text/x-rst"), (), errors)
+
+    assert "  the description, line 3: (ERROR/3) on the blank line" in message
+    assert " | " not in message  # nothing to quote for any of them
+
+
+def test_the_preflight_findings_cannot_be_changed_afterwards() -> None:
+    import dataclasses
+
+    from pypi_release._preflight import OnIndex
+
+    found = OnIndex(frozenset(), {})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        found.identical = frozenset({"x"})  # type: ignore[misc]
