@@ -238,3 +238,27 @@ def test_a_small_endpoints_answer_may_be_32_mib_and_no_more() -> None:
 def test_json_nested_past_the_parsers_limit_is_not_json() -> None:
     with pytest.raises(ValueError, match="nested too deeply"):
         parse_json(b"[" * 200_000)
+
+
+def test_the_trust_store_is_patched_in_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import truststore
+
+    from pypi_release import _http
+
+    patched: list[int] = []
+    monkeypatch.setattr(_http, "_trusting", False)
+    monkeypatch.setattr(truststore, "inject_into_ssl", lambda: patched.append(1))
+
+    _http.use_system_trust_store()
+    _http.use_system_trust_store()
+    session()
+
+    assert patched == [1]
+
+
+def test_a_retry_policy_cannot_be_changed_in_place() -> None:
+    import dataclasses
+
+    policy = RetryPolicy()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        policy.attempts = 99  # type: ignore[misc]
