@@ -640,3 +640,61 @@ def test_the_preflight_findings_cannot_be_changed_afterwards() -> None:
     found = OnIndex(frozenset(), {})
     with pytest.raises(dataclasses.FrozenInstanceError):
         found.identical = frozenset({"x"})  # type: ignore[misc]
+
+
+def test_an_sdist_name_that_sorts_after_the_right_one_is_refused_too(tmp_path: Path) -> None:
+    make_sdist(tmp_path, "demo-pkg", "1.0", filename="demo_pkg-v1.0.tar.gz")
+    make_wheel(tmp_path, "demo-pkg", "1.0")
+
+    (problem,) = refusal(tmp_path).problems
+
+    assert problem.rule == "Sdist file name"
+    assert "should be 'demo_pkg-1.0.tar.gz'" in problem.message
+
+
+def test_docutils_report_is_kept_whole_with_the_source_it_quotes(tmp_path: Path) -> None:
+    readme = "Demo title\n====\n\nText.\n"  # the underline too short: the index refuses it
+    make_wheel(tmp_path, "demo-pkg", "1.0", description=readme, content_type="text/x-rst")
+
+    (problem,) = [p for p in refusal(tmp_path).problems if p.rule == "Description"]
+
+    assert "the description, line 2: Warning: Title underline too short." in problem.message
+    assert "    2 | ====" in problem.message
+    assert "\n  Demo title\n  ====" in problem.message  # docutils' own excerpt, kept
+
+
+def test_a_content_type_parameter_the_renderer_takes_itself_is_named(tmp_path: Path) -> None:
+    make_wheel(tmp_path, "demo-pkg", "1.0", description="Demo\n",
+               content_type="text/x-rst; stream=1; raw=1")  # fmt: skip
+
+    (problem,) = [p for p in refusal(tmp_path).problems if p.rule == "Description"]
+
+    assert "has the parameter 'raw', which" in problem.message
+
+
+def test_the_readme_is_named_by_the_first_error_s_line_when_it_changed_since(
+    tmp_path: Path,
+) -> None:
+    """The sdist's README.rst differs from the description (edited after the build): it is
+    still named when it has the first error's line."""
+    readme = "Demo\n====\n\nSee the `guide`_ first.\n\nThen `the other`_ one.\n"
+    edited = "Demo\n====\n\nSee the `guide`_ first.\n\nThen something else.\n"
+    meta: dict[str, Any] = {"description": readme, "content_type": "text/x-rst"}
+    make_sdist(tmp_path, "demo-pkg", "1.0", members={"README.rst": edited}, **meta)
+    make_wheel(tmp_path, "demo-pkg", "1.0", **meta)
+
+    problem = next(p for p in refusal(tmp_path).problems if p.rule == "Description")
+
+    assert "README.rst, line 4: " in problem.message
+
+
+def test_each_file_that_passes_is_said_with_its_size_and_digest(tmp_path: Path) -> None:
+    make_release(tmp_path, "demo-pkg", "1.0")
+    out = io.StringIO()
+
+    release = inspect(tmp_path, out=out)
+
+    said = [line for line in out.getvalue().splitlines() if line.startswith("OK ")]
+    assert said == [
+        f"OK {d.shown} ({d.size} bytes, sha256 {d.sha256})" for d in release.distributions
+    ]
