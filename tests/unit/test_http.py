@@ -262,3 +262,25 @@ def test_a_retry_policy_cannot_be_changed_in_place() -> None:
     policy = RetryPolicy()
     with pytest.raises(dataclasses.FrozenInstanceError):
         policy.attempts = 99  # type: ignore[misc]
+
+
+def test_a_call_past_its_deadline_is_left_behind_on_a_daemon_thread() -> None:
+    """The run does not wait for it at exit (its socket times out on its own)."""
+    import threading
+
+    from pypi_release._http import within
+
+    release = threading.Event()
+    with pytest.raises(requests.Timeout, match=r"within 0\.1 s"):
+        within(0.1, lambda: release.wait(10), what="the stuck call")
+    [left] = [t for t in threading.enumerate() if t.name == "request: the stuck call"]
+    assert left.daemon
+    release.set()
+
+
+def test_a_download_within_its_deadline_is_saved(tmp_path: Path) -> None:
+    with serve(lambda r: Response(200, b"z" * 5000)) as url:
+        response = session().get(url, stream=True, timeout=5)
+        save_bounded(response, tmp_path / "copy", 10_000, what="the file", seconds=1.0)
+
+    assert (tmp_path / "copy").read_bytes() == b"z" * 5000

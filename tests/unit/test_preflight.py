@@ -698,3 +698,24 @@ def test_each_file_that_passes_is_said_with_its_size_and_digest(tmp_path: Path) 
     assert said == [
         f"OK {d.shown} ({d.size} bytes, sha256 {d.sha256})" for d in release.distributions
     ]
+
+
+def test_an_unsupported_metadata_version_is_refused_under_pypis_rules(tmp_path: Path) -> None:
+    make_release(tmp_path, "demo-pkg", "1.0", metadata_version="9.9")
+
+    error = refusal(tmp_path, verify="false")
+
+    assert {p.rule for p in error.problems} == {"Metadata-Version"}
+
+
+def test_a_changed_tree_builds_other_metadata_problems_keep_their_own_fix(
+    tmp_path: Path,
+) -> None:
+    make_release(tmp_path, "demo-pkg", "1.0+g1a2b3c.d20260102",
+                 headers="Requires-Python: >=three\n")  # fmt: skip
+
+    error = refusal(tmp_path)
+
+    fixes = {p.rule: p.fix for p in error.problems if p.rule.startswith("Metadata: ")}
+    assert fixes["Metadata: Requires-Python"].startswith("Fix that field in pyproject.toml")
+    assert "changed work tree" not in fixes["Metadata: Requires-Python"]
