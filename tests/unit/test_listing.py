@@ -641,3 +641,18 @@ def test_what_a_listing_said_cannot_be_changed_afterwards() -> None:
         listing.source = "elsewhere"  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         Entries().files = {}  # type: ignore[misc]
+
+
+def test_a_file_the_index_lists_without_a_digest_is_neither_skipped_nor_called_different(
+    tmp_path: Path,
+) -> None:
+    _served_release(tmp_path)
+    listed = pep691([{"filename": "d-1.0.tar.gz", "url": "/files/d-1.0.tar.gz"}])  # no hashes
+
+    found, log = _compare(tmp_path, lambda request: listed)
+
+    assert isinstance(found, PreflightError)
+    (problem,) = found.problems
+    assert problem.rule == "Unknown content on the index"
+    assert "the index gives no sha256 for it" in problem.message
+    assert "identical" not in log

@@ -719,3 +719,12 @@ def test_a_changed_tree_builds_other_metadata_problems_keep_their_own_fix(
     fixes = {p.rule: p.fix for p in error.problems if p.rule.startswith("Metadata: ")}
     assert fixes["Metadata: Requires-Python"].startswith("Fix that field in pyproject.toml")
     assert "changed work tree" not in fixes["Metadata: Requires-Python"]
+
+
+def test_an_error_on_the_first_line_is_quoted(tmp_path: Path) -> None:
+    readme = "See the `guide`_ first.\n"
+    make_wheel(tmp_path, "demo-pkg", "1.0", description=readme, content_type="text/x-rst")
+
+    (problem,) = [p for p in refusal(tmp_path).problems if p.rule == "Description"]
+
+    assert "    1 | See the `guide`_ first." in problem.message
