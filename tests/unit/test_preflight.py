@@ -728,3 +728,23 @@ def test_an_error_on_the_first_line_is_quoted(tmp_path: Path) -> None:
     (problem,) = [p for p in refusal(tmp_path).problems if p.rule == "Description"]
 
     assert "    1 | See the `guide`_ first." in problem.message
+
+
+@pytest.mark.parametrize("broken", [b"not a tar at all", b""], ids=["garbage", "empty"])
+def test_an_sdist_whose_members_cannot_be_read_leaves_the_description_named(
+    tmp_path: Path, broken: bytes
+) -> None:
+    """Tracing the description to the readme reads the sdist again; an sdist that fails then
+    (its other problems are the other rules') names the description itself."""
+    from pypi_release._distributions import Description, Distribution
+    from pypi_release._preflight import _render_failure
+
+    description = Description("Demo\n====\n\nSee the `guide`_ first.\n", "text/x-rst")
+    (tmp_path / "demo_pkg-1.0.tar.gz").write_bytes(broken)
+    sdist = Distribution(tmp_path / "demo_pkg-1.0.tar.gz", "sdist", "demo-pkg", "1.0", "2.1",
+                         len(broken), "0" * 64, description)  # fmt: skip
+    errors = 'line 4: Error: Unknown target name: "guide".'
+
+    message, _ = _render_failure(description, (sdist,), errors)
+
+    assert "  the description, line 4: Error: Unknown target name" in message
