@@ -284,3 +284,16 @@ def test_a_download_within_its_deadline_is_saved(tmp_path: Path) -> None:
         save_bounded(response, tmp_path / "copy", 10_000, what="the file", seconds=1.0)
 
     assert (tmp_path / "copy").read_bytes() == b"z" * 5000
+
+
+def test_a_gzip_encoded_answer_is_read_decoded() -> None:
+    import gzip
+
+    console = Console(in_actions=False, out=io.StringIO(), err=io.StringIO())
+    body = gzip.compress(b'{"files": []}')
+    answer = Response(200, body, {"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    with serve(lambda r: answer) as url:
+        got = request(session(), "GET", url, what="x", console=console,
+                      policy=RetryPolicy(attempts=1, timeout=5))  # fmt: skip
+
+    assert parse_json(got.content) == {"files": []}

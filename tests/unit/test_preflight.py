@@ -604,6 +604,8 @@ def test_without_the_readme_in_an_sdist_the_description_itself_is_quoted(tmp_pat
 
     assert "the description, line 4: Error: Unknown target name" in problem.message
     assert "    4 | See the `guide`_ first." in problem.message
+    assert not problem.fix.startswith("Edit ")  # no file to name: the readme's own advice
+    assert problem.fix.endswith(", then rebuild.")
 
 
 def test_the_quoted_line_may_be_the_last_and_is_cut_at_200_characters(tmp_path: Path) -> None:
