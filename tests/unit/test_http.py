@@ -297,3 +297,19 @@ def test_a_gzip_encoded_answer_is_read_decoded() -> None:
                       policy=RetryPolicy(attempts=1, timeout=5))  # fmt: skip
 
     assert parse_json(got.content) == {"files": []}
+
+
+def test_a_refusal_below_500_is_never_retried() -> None:
+    console = Console(in_actions=False, out=io.StringIO(), err=io.StringIO())
+    asked: list[str] = []
+
+    def route(request: Request) -> Response:
+        asked.append(request.path)
+        return Response(499)  # the highest 4xx in use (nginx: client closed request)
+
+    with serve(route) as url:
+        answer = request(session(), "GET", url, what="x", console=console,
+                         policy=RetryPolicy(attempts=3, backoff=0.01))  # fmt: skip
+
+    assert answer.status_code == 499
+    assert len(asked) == 1
