@@ -26,7 +26,7 @@ GUARDS = {
     "_verifying": ["tests/unit/test_verifying.py"],
     "_listing": ["tests/unit/test_listing.py"],
     "_preflight": ["tests/unit/test_preflight.py", "tests/unit/test_listing.py"],
-    "_pypi_rules": ["tests/unit/test_preflight.py"],
+    "_pypi_rules": ["tests/unit/test_preflight.py", "tests/unit/test_listing.py"],
     "_distributions": ["tests/unit/test_preflight.py", "tests/unit/test_listing.py"],
     "_building": ["tests/unit/test_building.py"],
     "_build_worker": ["tests/unit/test_building.py", "tests/e2e/test_build_isolation.py"],

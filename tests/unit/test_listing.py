@@ -646,10 +646,13 @@ def test_what_a_listing_said_cannot_be_changed_afterwards() -> None:
 def test_a_file_the_index_lists_without_a_digest_is_neither_skipped_nor_called_different(
     tmp_path: Path,
 ) -> None:
-    _served_release(tmp_path)
+    _, copy = _served_release(tmp_path)  # the index's copy has the same content, even
     listed = pep691([{"filename": "d-1.0.tar.gz", "url": "/files/d-1.0.tar.gz"}])  # no hashes
 
-    found, log = _compare(tmp_path, lambda request: listed)
+    def route(request: Request) -> Response:
+        return Response(200, copy) if request.path == "/files/d-1.0.tar.gz" else listed
+
+    found, log = _compare(tmp_path, route)
 
     assert isinstance(found, PreflightError)
     (problem,) = found.problems
