@@ -750,3 +750,29 @@ def test_an_sdist_whose_members_cannot_be_read_leaves_the_description_named(
     message, _ = _render_failure(description, (sdist,), errors)
 
     assert "  the description, line 4: Error: Unknown target name" in message
+
+
+def test_a_project_url_that_is_no_url_is_refused(tmp_path: Path) -> None:
+    make_release(tmp_path, headers="Project-URL: Home, not-a-url\n")
+
+    error = refusal(tmp_path)
+
+    assert {p.rule for p in error.problems} == {"Metadata: Project-URL"}
+    assert "'not-a-url' is not a valid url" in str(error)
+
+
+def test_an_email_field_of_several_addresses_is_left_alone_as_warehouse_does(
+    tmp_path: Path,
+) -> None:
+    make_release(tmp_path, headers="Author-email: Bob <bob@localhost>, Jane <jane@example.com>\n")
+
+    assert inspect(tmp_path).projects == {"demo-pkg": "1.0"}
+
+
+def test_entry_point_names_the_index_accepts_pass(tmp_path: Path) -> None:
+    scripts = "[console_scripts]\ndemo-cli = demo:main\ndemo.tool_2 = demo:tool\n"
+    make_sdist(tmp_path, "demo-pkg", "1.0")
+    make_wheel(tmp_path, "demo-pkg", "1.0",
+               members={"demo_pkg-1.0.dist-info/entry_points.txt": scripts})  # fmt: skip
+
+    assert inspect(tmp_path).projects == {"demo-pkg": "1.0"}
