@@ -776,3 +776,78 @@ def test_entry_point_names_the_index_accepts_pass(tmp_path: Path) -> None:
                members={"demo_pkg-1.0.dist-info/entry_points.txt": scripts})  # fmt: skip
 
     assert inspect(tmp_path).projects == {"demo-pkg": "1.0"}
+
+
+# -- PyPI's metadata rules, one at a time (_pypi_rules) ----------------------------------------
+
+
+def _problems(*lines: str) -> list[str]:
+    from pypi_release._pypi_rules import parse_metadata
+
+    head = "Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0\n"
+    _, found = parse_metadata((head + "".join(f"{line}\n" for line in lines)).encode())
+    return [f"{p.field}: {p.message}" for p in found]
+
+
+def test_a_summary_of_512_characters_passes_and_513_do_not() -> None:
+    assert _problems("Summary: " + "s" * 512) == []
+    assert _problems("Summary: " + "s" * 513) == [
+        "Summary: 'Summary' field must be 512 characters or less."
+    ]
+
+
+def test_a_deprecated_classifier_names_its_replacements_when_it_has_some() -> None:
+    (replaced,) = _problems("Classifier: Framework :: Django CMS :: 4.2")
+    (alone,) = _problems("Classifier: License :: OSI Approved :: Intel Open Source License")
+
+    assert replaced.endswith(
+        "has been deprecated, use one of ['Framework :: Django CMS :: 5.0'] instead."
+    )
+    assert alone.endswith(
+        "'License :: OSI Approved :: Intel Open Source License' has been deprecated."
+    )
+
+
+def test_the_maintainer_email_is_checked_without_an_author_email() -> None:
+    assert _problems("Maintainer-email: Bob <bob@localhost>") != []
+
+
+def test_a_project_url_label_of_32_characters_passes_and_a_longer_one_does_not() -> None:
+    assert _problems("Project-URL: " + "L" * 32 + ", https://example.com/") == []
+    assert _problems("Project-URL: " + "L" * 40 + ", https://example.com/") == [
+        f"Project-URL: {'L' * 40!r} must be 32 characters or less."
+    ]
+
+
+def test_provides_and_obsoletes_dist_take_names_not_urls() -> None:
+    assert _problems("Provides-Dist: other-pkg (>=1.0)", "Obsoletes-Dist: old-pkg") == []
+    assert _problems("Provides-Dist: other-pkg @ https://example.com/x.whl") == [
+        "Provides-Dist: Can't have direct dependency: 'other-pkg @ https://example.com/x.whl'"
+    ]
+
+
+def test_the_content_type_the_index_renders_with() -> None:
+    from pypi_release._pypi_rules import description_renders, effective_content_type
+
+    assert effective_content_type(None) == "text/x-rst"
+    assert effective_content_type("") == "text/x-rst"
+    assert effective_content_type("text/markdown; charset=UTF-8") == "text/markdown"
+    broken = "Title\n===\n\nSee the `guide`_ first.\n"
+    assert description_renders(broken, "text/markdown")  # only reStructuredText can fail
+    assert description_renders("", None)
+    assert not description_renders(broken, None)
+    assert not description_renders(broken, "text/x-rst")
+
+
+def test_entry_points_must_be_utf8_with_plain_script_names() -> None:
+    from pypi_release._pypi_rules import entry_points_problem
+
+    assert (
+        entry_points_problem(b"\xff[console_scripts]")
+        == "entry_points.txt is not decodable as UTF-8"
+    )
+    assert entry_points_problem(b"[gui_scripts]\nbad name = demo:main\n") == (
+        "Invalid entry point name 'bad name' in 'gui_scripts'"
+    )
+    assert entry_points_problem(b"[console_scripts]\ndemo-cli = demo:main\n") is None
+    assert entry_points_problem(None) is None
