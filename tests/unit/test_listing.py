@@ -167,6 +167,7 @@ def test_new_files_for_a_release_older_than_14_days_are_refused_before_upload(
                            rules="pypi", skip_existing=True, max_file_size=0)  # fmt: skip
     assert "demo_pkg-1.0.tar.gz" in str(caught.value)  # the new file it would refuse
     assert wheel.filename not in str(caught.value)  # identical: not a new file
+    assert f"created on the index at {old[:19]}" in str(caught.value)  # when, to the second
     with serve(listing(fresh)) as base:
         same = compare_with_index(release, reader_for(base, console), console,
                                   rules="pypi", skip_existing=True, max_file_size=0)  # fmt: skip

@@ -851,3 +851,28 @@ def test_entry_points_must_be_utf8_with_plain_script_names() -> None:
     )
     assert entry_points_problem(b"[console_scripts]\ndemo-cli = demo:main\n") is None
     assert entry_points_problem(None) is None
+
+
+def test_files_of_two_versions_of_one_project_are_one_problem_naming_each(tmp_path: Path) -> None:
+    make_wheel(tmp_path, "demo-pkg", "1.0")
+    make_wheel(tmp_path, "demo-pkg", "1.1")
+
+    said = [str(p) for p in refusal(tmp_path, rules="none").problems]
+
+    assert any("the files disagree on the version (1.0, 1.1)" in p for p in said)
+    assert any("demo-pkg 1.0: found 0 sdists" in p for p in said)  # named by the first
+
+
+def test_without_any_rules_the_metadata_version_is_not_judged(tmp_path: Path) -> None:
+    make_release(tmp_path, "demo-pkg", "1.0", metadata_version="9.9")
+
+    assert inspect(tmp_path, rules="none", verify="false").projects == {"demo-pkg": "1.0"}
+
+
+def test_a_description_that_renders_is_said_so_and_no_more(tmp_path: Path) -> None:
+    make_release(tmp_path, "demo-pkg", "1.0")
+    out = io.StringIO()
+
+    inspect(tmp_path, out=out)
+
+    assert "demo_pkg-1.0-py3-none-any.whl: renders" in out.getvalue().splitlines()
