@@ -27,6 +27,7 @@ from pypi_release._oidc import decode_claims, describe_claims
 from pypi_release._secrets import Secret
 from tests.support.fake_github import fake_github, github_claims, make_jwt
 from tests.support.loopback import REFUSING_URL, Request, Response, serve
+from tests.support.text import as_read
 
 OIDC = {
     "ACTIONS_ID_TOKEN_REQUEST_URL": f"{REFUSING_URL}/t?x=1",
@@ -102,9 +103,7 @@ def test_never_without_a_token_and_always_with_one_are_refused(tmp_path: Path) -
 
 
 def test_pull_request_target_cannot_use_trusted_publishing(tmp_path: Path) -> None:
-    # Made at run time, as the runner's environment is: equal to the literal, not the same object
-    event = "".join(["pull_request", "_target"])
-    env = {**OIDC, "GITHUB_EVENT_NAME": event}
+    env = {**OIDC, "GITHUB_EVENT_NAME": as_read("pull_request_target")}
 
     with pytest.raises(AuthError, match="pull_request_target"):
         plan_credentials(inputs_for(tmp_path), read_context(env), env)
@@ -485,7 +484,7 @@ def test_without_oidc_the_reason_is_the_fork_or_the_missing_permission(tmp_path:
 
 
 def test_trusted_publishing_from_a_push(tmp_path: Path) -> None:
-    env = {**OIDC, "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "".join(["pu", "sh"])}
+    env = {**OIDC, "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": as_read("push")}
 
     plan = plan_credentials(inputs_for(tmp_path), read_context(env), env)
 

@@ -52,6 +52,12 @@ def _against(
             return error
 
 
+def _collected(folder: Path, out: io.StringIO | None = None) -> tuple[Release, Console]:
+    """The release made in `folder`, and the console (in Actions) its checks print to."""
+    console = Console(in_actions=True, out=out or io.StringIO())
+    return collect_release(folder, None, console), console
+
+
 def pep691(files: list[dict[str, object]]) -> Response:
     body = json.dumps({"meta": {"api-version": "1.1"}, "name": "demo-pkg", "files": files})
     return Response(200, body.encode(), {"Content-Type": "application/vnd.pypi.simple.v1+json"})
@@ -148,9 +154,7 @@ def test_new_files_for_a_release_older_than_14_days_are_refused_before_upload(
     tmp_path: Path,
 ) -> None:
     make_release(tmp_path)
-    out = io.StringIO()
-    console = Console(in_actions=True, out=out)
-    release = collect_release(tmp_path, None, console)
+    release, console = _collected(tmp_path)
     wheel = release.distributions[0]
     old = (datetime.now(UTC) - timedelta(days=15)).isoformat()
     fresh = (datetime.now(UTC) - timedelta(days=2)).isoformat()
@@ -187,8 +191,7 @@ def test_an_sdist_when_the_release_on_the_index_has_another_is_refused_and_only_
     tmp_path: Path,
 ) -> None:
     make_release(tmp_path)
-    console = Console(in_actions=True, out=io.StringIO())
-    release = collect_release(tmp_path, None, console)
+    release, console = _collected(tmp_path)
     wheel, sdist = release.distributions
     other: dict[str, object] = {"filename": "demo-pkg-1.0.tar.gz", "hashes": {"sha256": "ab" * 32}}
 
@@ -206,8 +209,7 @@ def test_identical_files_without_skip_existing_are_one_problem_naming_each(
     tmp_path: Path,
 ) -> None:
     make_release(tmp_path)
-    console = Console(in_actions=True, out=io.StringIO())
-    release = collect_release(tmp_path, None, console)
+    release, console = _collected(tmp_path)
     listed: list[dict[str, object]] = [{"filename": d.filename, "hashes": {"sha256": d.sha256}}
                                        for d in release.distributions]  # fmt: skip
 
@@ -418,8 +420,7 @@ def test_each_project_of_a_monorepo_is_compared_with_its_own_listing_once(
     make_release(tmp_path, "alpha", "1.0")
     make_release(tmp_path, "beta", "3.1")
     out = io.StringIO()
-    console = Console(in_actions=True, out=out)
-    release = collect_release(tmp_path, None, console)
+    release, console = _collected(tmp_path, out)
 
     found = _against(release, lambda r: pep691([]), console)
 

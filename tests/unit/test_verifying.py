@@ -24,8 +24,10 @@ from tests.support.loopback import REFUSING_URL, Request, Response, serve
 from tests.unit.test_listing import pep691, reader_for
 
 
-def released(tmp_path: Path) -> tuple[Distribution, ...]:
-    make_release(tmp_path / "dist")
+def released(tmp_path: Path, *projects: str) -> tuple[Distribution, ...]:
+    """The distributions of a release of each of `projects` (demo-pkg alone by default)."""
+    for project in projects or ("demo-pkg",):
+        make_release(tmp_path / "dist", project)
     console = Console(in_actions=True, out=io.StringIO())
     return collect_release(tmp_path / "dist", None, console).distributions
 
@@ -258,10 +260,8 @@ def test_each_project_is_verified_against_its_own_listing_only(tmp_path: Path) -
     """A monorepo's two projects on an index with PyPI's JSON API (which lists a release's
     files as they are): a release page that also names the other project's file, with
     another digest, does not speak for it."""
-    make_release(tmp_path / "dist", "aaa-pkg")
-    make_release(tmp_path / "dist", "zzz-pkg")
+    dists = released(tmp_path, "aaa-pkg", "zzz-pkg")
     console = Console(in_actions=True, out=io.StringIO())
-    dists = collect_release(tmp_path / "dist", None, console).distributions
 
     def urls(project: str, sha256: str | None = None) -> list[dict[str, object]]:
         return [{"filename": d.filename, "digests": {"sha256": sha256 or d.sha256},
@@ -311,18 +311,11 @@ def test_one_files_provenance_unreachable_does_not_stop_the_next(tmp_path: Path)
     assert found == {wheel.filename: "unknown", sdist.filename: "kept"}
 
 
-def _two_projects(tmp_path: Path) -> tuple[Distribution, ...]:
-    make_release(tmp_path / "dist", "aaa-pkg")
-    make_release(tmp_path / "dist", "zzz-pkg")
-    console = Console(in_actions=True, out=io.StringIO())
-    return collect_release(tmp_path / "dist", None, console).distributions
-
-
 def test_a_lagging_project_does_not_hold_up_the_others(tmp_path: Path) -> None:
     """aaa-pkg's page lists its files only from the second look on; zzz-pkg's are verified at
     the first (and zzz-pkg's page naming aaa-pkg's files, with other digests, is not heard on
     them)."""
-    dists = _two_projects(tmp_path)
+    dists = released(tmp_path, "aaa-pkg", "zzz-pkg")
     looks = {"aaa-pkg": 0}
 
     def route(request: Request) -> Response:
@@ -348,7 +341,7 @@ def test_a_lagging_project_does_not_hold_up_the_others(tmp_path: Path) -> None:
 def test_a_project_whose_page_cannot_be_read_is_not_verified_the_others_are(
     tmp_path: Path,
 ) -> None:
-    dists = _two_projects(tmp_path)
+    dists = released(tmp_path, "aaa-pkg", "zzz-pkg")
 
     def route(request: Request) -> Response:
         project = request.path.strip("/").split("/")[-1]
