@@ -289,6 +289,13 @@ def _running_in_group(group: int) -> list[int]:
     return running
 
 
+def _command_line(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []  # gone meanwhile
+
+
 @pytest.fixture
 def sandboxes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The parent's TMPDIR, where each build's sandbox is made: this test's own."""
@@ -317,6 +324,11 @@ def test_a_started_build_installs_its_requirements_and_runs_nothing_of_the_proje
     # ... and the project's backend has not been imported: it runs only after "go".
     assert not marker.exists()
     assert not (workspace / "dist").exists()
+    # No interpreter of the build environment either (a waiting one would read the build
+    # requirements' .pth files): only the worker, and uv until it is done.
+    [worker] = pending._workers
+    started = [_command_line(pid) for pid in _running_in_group(worker.process.pid)]
+    assert all("build-env" not in " ".join(argv[:1]) for argv in started), started
 
     console = Console(in_actions=False)
     built = pending.finish(console)
