@@ -267,12 +267,23 @@ _PRELOAD = (
     "tempfile", "textwrap", "tokenize", "typing", "urllib.parse",
 )  # fmt: skip
 
+# pyproject_hooks' variables for its hook script (which backend, its path): set by the hook's
+# caller, read by the script, not by Python as it starts.
+_HOOK_VARIABLES = "_PYPROJECT_HOOKS_"
+
 # The waiting interpreter: loads the modules named on its command line, then reads one JSON
 # line {"argv": [SCRIPT, ARGS...], "cwd": FOLDER} and becomes `python SCRIPT ARGS...` run in
 # FOLDER: the script as __main__, its folder first on sys.path, stdin /dev/null. End of input
-# instead (no hook came) ends it.
+# instead (no hook came) ends it. `-c` put its folder ('': the worker's, the project's) first
+# on sys.path: out before anything is loaded, or a project's csv.py would be loaded for the
+# standard library's. Started with -S (before "go"), it has not read the build environment's
+# site-packages yet: the line then also carries "site" and the hook's own variables ("env",
+# set first, as they would be when the interpreter starts), and site runs where a fresh
+# interpreter runs it, before the script's folder is on sys.path.
 _WAITING = """\
-import os, sys
+import sys
+del sys.path[0]
+import os
 for name in sys.argv[1:]:
     try:
         __import__(name)
@@ -292,7 +303,11 @@ os.close(null)
 os.chdir(command["cwd"])
 sys.argv = list(command["argv"])
 sys.orig_argv = [sys.orig_argv[0], *sys.argv]
-sys.path[0] = os.path.dirname(os.path.realpath(sys.argv[0]))
+if command.get("site"):
+    os.environ.update(command["env"])
+    import site
+    site.main()
+sys.path.insert(0, os.path.dirname(os.path.realpath(sys.argv[0])))
 main = types.ModuleType("__main__")
 main.__file__, main.__cached__, main.__builtins__ = sys.argv[0], None, __builtins__
 main.__annotations__ = {}
@@ -306,11 +321,13 @@ exec(code, main.__dict__)
 
 @dataclass
 class _Waiting:
-    """An interpreter started ahead of a hook, for that interpreter and environment."""
+    """An interpreter started ahead of a hook, for that interpreter and environment; with
+    `site_later`, started without site (-S): it has read nothing of the build environment."""
 
     process: subprocess.Popen[str]
     python: str
     env: dict[str, str]
+    site_later: bool = False
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -329,8 +346,10 @@ class _BackendRunner:
     Each hook is a new interpreter, as `python -m build` runs it. While one hook runs, the
     next one's interpreter starts and loads `_PRELOAD` (`_WAITING`), so the next hook starts
     warm; it is used only for the same interpreter and the very same environment, and
-    discarded (`discard_waiting`) whenever the build environment changes: an interpreter
-    reads the environment's .pth files when it starts."""
+    discarded (`before_install`) whenever the build environment changes: an interpreter
+    reads the environment's .pth files when it starts. The first hook's interpreter starts
+    before "go" (`start_first`), without site: it reads the environment when its hook comes,
+    as a fresh one would when starting."""
 
     def __init__(self, console: _Events, final_hook: str) -> None:
         self._console = console
@@ -392,6 +411,18 @@ class _BackendRunner:
             stderr=subprocess.STDOUT,
         )
 
+    def start_first(self, python: str, extra_environ: Mapping[str, str]) -> None:
+        """The first hook's interpreter, started while the build waits for "go": with -S, so
+        that it loads only the standard library and reads nothing of the build environment
+        (no .pth file, no sitecustomize) before its hook comes; `extra_environ` as the hooks
+        get it (the hook's own variables come with the hook)."""
+        self.discard_waiting()
+        env = {**os.environ, **extra_environ}
+        process = self._start(
+            [python, "-S", "-c", _WAITING, *_PRELOAD], None, env, stdin=subprocess.PIPE
+        )
+        self._waiting = _Waiting(process, python, env, site_later=True)
+
     def _take_waiting(
         self, cmd: Sequence[str], cwd: str | None, env: dict[str, str]
     ) -> subprocess.Popen[str] | None:
@@ -399,22 +430,39 @@ class _BackendRunner:
         waiting, self._waiting = self._waiting, None
         if waiting is None:
             return None
-        if waiting.python != cmd[0] or waiting.env != env or waiting.process.poll() is not None:
+        if waiting.python != cmd[0] or waiting.process.poll() is not None:
+            waiting.stop()
+            return None
+        command: dict[str, object] = {"argv": list(cmd[1:]), "cwd": cwd or str(Path.cwd())}
+        if waiting.site_later:
+            # It started with the environment minus the hook's own variables, which it sets
+            # before site runs; none of them is one that Python reads when it starts.
+            added = {k: v for k, v in env.items() if waiting.env.get(k) != v}
+            hooks_own = all(name.startswith(_HOOK_VARIABLES) for name in added)
+            if waiting.env.keys() - env.keys() or not hooks_own:
+                waiting.stop()
+                return None
+            command |= {"site": True, "env": added}
+        elif waiting.env != env:
             waiting.stop()
             return None
         assert waiting.process.stdin is not None
-        line = json.dumps({"argv": list(cmd[1:]), "cwd": cwd or str(Path.cwd())})
         try:
-            waiting.process.stdin.write(line + "\n")
+            waiting.process.stdin.write(json.dumps(command) + "\n")
             waiting.process.stdin.close()
         except OSError:  # it died meanwhile: a fresh interpreter instead
             waiting.stop()
             return None
         return waiting.process
 
+    def before_install(self) -> None:
+        """The build environment is about to change: an interpreter that has read it already
+        would not see what is installed now (one started without site has not)."""
+        if self._waiting is not None and not self._waiting.site_later:
+            self.discard_waiting()
+
     def discard_waiting(self) -> None:
-        """The build environment is about to change: an interpreter started before would not
-        see what is installed now."""
+        """No hook will come for the waiting interpreter: stop it."""
         if self._waiting is not None:
             self._waiting.stop()
             self._waiting = None
@@ -464,12 +512,12 @@ def _build_in(
         if install_system_requires:
             requires = sorted(builder.build_system_requires)
             console.info(f"Installing build requirements: {', '.join(requires) or '(none)'}")
-            runner.discard_waiting()
+            runner.before_install()
             env.install_build_system(requires)
         extra = sorted(builder.get_requires_for_build(distribution))
         if extra:
             console.info(f"Installing {distribution} requirements: {', '.join(extra)}")
-            runner.discard_waiting()
+            runner.before_install()
             env.install(extra)
         built = Path(builder.build(distribution, outdir))
     if not built.is_file():
@@ -590,6 +638,7 @@ def _build_project(
             from build import ProjectBuilder
 
             builder = ProjectBuilder.from_isolated_env(env, path, runner=runner)
+            runner.start_first(env.python_executable, env.make_extra_environ())
         _wait_for_go()
         with console.group(f"Build sdist of {path}"):
             sdist = _build_in(

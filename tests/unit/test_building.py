@@ -324,11 +324,13 @@ def test_a_started_build_installs_its_requirements_and_runs_nothing_of_the_proje
     # ... and the project's backend has not been imported: it runs only after "go".
     assert not marker.exists()
     assert not (workspace / "dist").exists()
-    # No interpreter of the build environment either (a waiting one would read the build
-    # requirements' .pth files): only the worker, and uv until it is done.
+    # One interpreter of the build environment runs: the first hook's, started without site
+    # (-S), so it has read none of the build requirements' .pth files (a test below plants
+    # one); no other (one started with site would have).
     [worker] = pending._workers
     started = [_command_line(pid) for pid in _running_in_group(worker.process.pid)]
-    assert all("build-env" not in " ".join(argv[:1]) for argv in started), started
+    early = [argv for argv in started if "build-env" in argv[0]]
+    assert [argv[1:3] for argv in early] == [["-S", "-c"]], started
 
     console = Console(in_actions=False)
     built = pending.finish(console)
@@ -467,6 +469,8 @@ def _probe(
     (tmp_path / name).mkdir()
     report = tmp_path / f"{name}.json"
     environ = {"HOOK_SETTING": options.get("setting", "1")}
+    if "hook_variable" in options:  # as pyproject_hooks names the backend for its script
+        environ["_PYPROJECT_HOOKS_BUILD_BACKEND"] = options["hook_variable"]
     runner([python, str(script), name, str(report), options.get("code", "0")],
            cwd=str(tmp_path / name), extra_environ=environ)  # fmt: skip
     result: dict[str, Any] = json.loads(report.read_text())
@@ -539,7 +543,7 @@ def test_an_install_between_hooks_is_seen_by_the_next_hook(
     assert waiting is not None
     [site_packages] = (tmp_path / "env" / "lib").glob("python*/site-packages")
     (site_packages / "probe.pth").write_text("import os; os.environ['PTH_READ'] = 'yes'\n")
-    runner.discard_waiting()
+    runner.before_install()
     assert waiting.process.returncode is not None
 
     after = _probe(runner, python, script, tmp_path, "second")
@@ -547,12 +551,77 @@ def test_an_install_between_hooks_is_seen_by_the_next_hook(
     runner.discard_waiting()
 
 
-def _pth_wheel(folder: Path) -> None:
+def test_the_first_hook_runs_in_an_interpreter_started_without_site_as_in_a_fresh_one(
+    tmp_path: Path, hook_env: tuple[str, Path]
+) -> None:
+    """started before "go" and before the install, it reads the environment (here a .pth
+    file installed after it started) when its hook comes; the hook's own variables are set
+    by then. Only sys.flags.no_site tells it apart from a fresh interpreter."""
+    python, script = hook_env
+    fresh = _probe(_BackendRunner(_Events(), final_hook="first"), python, script, tmp_path,
+                   "fresh", hook_variable="probe")  # fmt: skip
+    runner = _BackendRunner(_Events(), final_hook="first")
+    runner.start_first(python, {"HOOK_SETTING": "1"})
+    [site_packages] = (tmp_path / "env" / "lib").glob("python*/site-packages")
+    pth = "import os; os.environ['PTH_READ'] = os.environ.get('_PYPROJECT_HOOKS_BUILD_BACKEND')"
+    (site_packages / "probe.pth").write_text(pth + "\n")
+    runner.before_install()  # an install: this one has read nothing yet, so it stays
+    first = _probe(runner, python, script, tmp_path, "first", hook_variable="probe")
+
+    assert (fresh["warm"], first["warm"]) == (False, True)
+    assert first["environ"]["PTH_READ"] == "probe"  # read after the hook's variables were set
+    no_site = list(sys.flags.__match_args__).index("no_site")
+    assert first["flags"][no_site] == 1
+    assert fresh["flags"][no_site] == 0
+    first["flags"][no_site] = 0
+    different = {"warm", "argv", "orig_argv", "cwd"}
+    assert {k: v for k, v in first.items() if k not in different} == {
+        k: v for k, v in fresh.items() if k not in different
+    } | {"environ": {**fresh["environ"], "PTH_READ": "probe"}}
+    assert runner._waiting is None  # the last hook: nothing waits after it
+
+
+def test_the_first_hooks_interpreter_is_not_used_when_more_than_the_hooks_variables_differ(
+    tmp_path: Path, hook_env: tuple[str, Path]
+) -> None:
+    python, script = hook_env
+    runner = _BackendRunner(_Events(), final_hook="first")
+    runner.start_first(python, {"HOOK_SETTING": "1"})
+    waiting = runner._waiting
+    assert waiting is not None
+    other = _probe(runner, python, script, tmp_path, "first", setting="2", hook_variable="x")
+    assert not other["warm"]
+    assert waiting.process.returncode is not None  # the unused one was stopped
+
+
+def test_a_waiting_interpreter_loads_nothing_from_the_workers_folder(
+    tmp_path: Path, hook_env: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker runs in the project's folder; an interpreter started there with -c has it
+    first on sys.path, where a project's csv.py would be loaded for the standard library's
+    (and, before "go", run the project's code before the gate)."""
+    python, script = hook_env
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "csv.py").write_text(f"open({str(tmp_path / 'loaded')!r}, 'w').close()\n")
+    monkeypatch.chdir(project)
+    runner = _BackendRunner(_Events(), final_hook="third")
+    runner.start_first(python, {"HOOK_SETTING": "1"})
+    first = _probe(runner, python, script, tmp_path, "first")
+    second = _probe(runner, python, script, tmp_path, "second")
+    _probe(runner, python, script, tmp_path, "third")
+
+    assert first["warm"]
+    assert second["warm"]
+    assert not (tmp_path / "loaded").exists()
+
+
+def _pth_wheel(folder: Path, also: str = "") -> None:
     """A wheel `pth-probe` whose .pth file sets PTH_PROBE in every interpreter that starts
-    after it is installed."""
+    after it is installed (and runs `also`, a statement)."""
     folder.mkdir()
     files = {
-        "pth_probe.pth": b"import os; os.environ['PTH_PROBE'] = 'read'\n",
+        "pth_probe.pth": f"import os; os.environ['PTH_PROBE'] = 'read'; {also}\n".encode(),
         "pth_probe-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: pth-probe\nVersion: 1.0\n",
         "pth_probe-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\n"
         b"Root-Is-Purelib: true\nTag: py3-none-any\n",
@@ -606,6 +675,52 @@ def test_a_requirement_the_backend_asks_for_is_there_for_its_next_hook(
 
     assert built.sdist.name == "prt_hatch_sample-1.0.0.tar.gz"
     assert built.wheel is not None
+
+
+@pytest.mark.timeout(180)
+def test_the_first_hooks_interpreter_reads_the_environment_only_when_its_hook_comes(
+    tmp_path: Path, sandboxes: Path
+) -> None:
+    """A build requirement's .pth file runs in no interpreter before "go"; every hook, the
+    first included (its interpreter started before "go", without site), runs with it read,
+    with the hook's own variables already set, as in a fresh interpreter."""
+    marker = tmp_path / "backend-ran"
+    project = marking_sample(tmp_path, marker)
+    with (project / "_backend" / "marking_backend.py").open("a") as backend:
+        backend.write(
+            "import os\n"
+            "if os.environ.get('PTH_PROBE') != 'read':\n"
+            "    raise RuntimeError('the hook interpreter did not read the .pth file')\n"
+        )
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"hatchling', '"pth-probe", "hatchling', 1))
+    site_ran = tmp_path / "site-ran"
+    _pth_wheel(
+        tmp_path / "wheels",
+        also=f"import sys; open({str(site_ran)!r}, 'a').write(' '.join(sys.argv[1:2] + "
+        "[os.environ.get('_PYPROJECT_HOOKS_BUILD_BACKEND', '-')]) + '\\n')",
+    )
+    workspace = make_workspace(tmp_path, project)
+    environ = {**os.environ, "UV_FIND_LINKS": str(tmp_path / "wheels")}
+    pending = PendingBuild([workspace], workspace / "dist", environ, wheels=True)
+    _wait_for(lambda: _installed(sandboxes, "pth_probe.pth"))
+    [worker] = pending._workers
+    _wait_for(
+        lambda: any(
+            "build-env" in argv[0]
+            for argv in map(_command_line, _running_in_group(worker.process.pid))
+        )
+    )
+    time.sleep(0.5)  # the first hook's interpreter has loaded what it loads ahead
+
+    assert not site_ran.exists()  # no interpreter has read the .pth file yet
+    [built] = pending.finish(Console(in_actions=False))
+
+    assert built.wheel is not None  # every hook saw PTH_PROBE (the backend checks)
+    # The first hook's interpreter read it with the hook's arguments and variables set, as a
+    # fresh interpreter does when it starts (Python 3.11 runs a venv's .pth files twice).
+    first = {line for line in site_ran.read_text().splitlines() if "for_build_sdist" in line}
+    assert first == {"get_requires_for_build_sdist marking_backend"}
 
 
 def _members(path: Path) -> dict[str, bytes]:
