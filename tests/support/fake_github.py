@@ -99,6 +99,8 @@ class FakeGitHub:
     )
     deployments: dict[str, list[int]] = field(default_factory=dict)  # environment -> deployment ids
     deployment_runs: dict[int, str] = field(default_factory=dict)  # deployment id -> run id
+    deployment_state: str = "in_progress"  # every deployment status's state
+    status_urls: tuple[str, ...] = ("log_url", "target_url")  # the fields that name the run
     refuse: dict[str, tuple[int, str]] = field(
         default_factory=dict
     )  # path fragment -> status, message
@@ -189,9 +191,8 @@ class FakeGitHub:
             if run is None:
                 return Response.json(200, [])
             url = f"https://github.com/{REPOSITORY}/actions/runs/{run}/job/1"
-            return Response.json(
-                200, [{"id": 1, "state": "in_progress", "log_url": url, "target_url": url}]
-            )
+            status = {"id": 1, "state": self.deployment_state}
+            return Response.json(200, [status | dict.fromkeys(self.status_urls, url)])
         return self._error(404, "Not Found")
 
     def route(self, request: Request) -> Response:
