@@ -97,7 +97,8 @@ def test_a_tag_matches_only_the_whole_version_pre_dev_post_local_and_epoch_inclu
 
 
 @pytest.mark.parametrize(
-    "tag", ["nightly", "release-1.0", "1.0-final-final", "", "vv1.2.3", "Vv1.2.3", "1.2.3 ", " 1.2.3"]
+    "tag",
+    ["nightly", "release-1.0", "1.0-final-final", "", "vv1.2.3", "Vv1.2.3", "1.2.3 ", " 1.2.3"],
 )
 def test_tags_that_are_no_version(tag: str) -> None:
     with pytest.raises(InvalidVersion):
@@ -294,7 +295,8 @@ def test_without_the_runs_identity_the_binding_is_unverified(
     check = _binding(github, tmp_path, GITHUB_RUN_ID="")
 
     assert (check.outcome, check.detail) == (
-        "unverified", "GITHUB_REPOSITORY/RUN_ID/SHA are not set"
+        "unverified",
+        "GITHUB_REPOSITORY/RUN_ID/SHA are not set",
     )
 
 
@@ -308,7 +310,9 @@ def test_a_token_naming_another_environment_says_which_and_how_to_name_it(
         check = report.checks[0]
         assert check.outcome == "failed", other
         assert check.detail == f"This job runs in environment {other!r}, not 'deploy'."
-        assert check.fix.endswith("Otherwise run the job in 'deploy':\n" + environment_yaml("deploy"))
+        assert check.fix.endswith(
+            "Otherwise run the job in 'deploy':\n" + environment_yaml("deploy")
+        )
 
 
 # -- protection rules and approvals ------------------------------------------------------------
@@ -344,7 +348,9 @@ def test_an_environment_the_token_may_not_read_is_not_said_to_be_missing(
     check = run_gate(gate_inputs(tmp_path), actions_context(github), quiet()).checks[1]
 
     assert check.outcome == "unverified"
-    assert check.detail.endswith("(403 Must have admin rights to Repository.): the token may not read it")
+    assert check.detail.endswith(
+        "(403 Must have admin rights to Repository.): the token may not read it"
+    )
 
 
 def test_approvals_count_only_for_the_environment_and_say_who_and_what(
