@@ -191,8 +191,8 @@ class FakeGitHub:
             if run is None:
                 return Response.json(200, [])
             url = f"https://github.com/{REPOSITORY}/actions/runs/{run}/job/1"
-            status = {"id": 1, "state": self.deployment_state}
-            return Response.json(200, [status | dict.fromkeys(self.status_urls, url)])
+            record: dict[str, object] = {"id": 1, "state": self.deployment_state}
+            return Response.json(200, [record | dict.fromkeys(self.status_urls, url)])
         return self._error(404, "Not Found")
 
     def route(self, request: Request) -> Response:
