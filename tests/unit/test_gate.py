@@ -456,3 +456,65 @@ def test_enforce_counts_the_other_failures_and_a_dry_run_warns_about_each() -> N
         f"::warning title={PROTECTION} check failed::A real run would be refused: second%0Afix-2",
     ]
     enforce([Check(ENVIRONMENT, "passed", "ok")], quiet(), dry_run=False)  # nothing failed
+
+
+def test_reviewers_of_any_type_but_team_are_named_by_login_and_a_team_by_slug_or_name(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    rule = reviewers_rule()
+    rule["reviewers"] = [
+        {"type": "Bot", "reviewer": {"login": "ci-bot"}},  # sorts before "Team"
+        {"type": "Team", "reviewer": {"slug": "only-slug"}},
+        {"type": "Team", "reviewer": {"name": "Only Name"}},
+        {"type": "Team", "reviewer": {}},
+    ]
+    github.environments = {"deploy": [rule]}
+
+    check = run_gate(gate_inputs(tmp_path), actions_context(github), quiet()).checks[1]
+
+    assert check.detail == "required reviewers: @ci-bot, team only-slug, team Only Name, team ?"
+
+
+def test_an_approval_without_a_state_or_rejected_is_no_approval(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    github.approvals = [
+        approval("ops-alice", "", state=""),
+        approval("ops-bob", "no", state="rejected"),
+    ]
+
+    check = run_gate(gate_inputs(tmp_path), actions_context(github), quiet()).checks[2]
+
+    assert check.outcome == "unverified"
+
+
+def test_a_tag_that_is_no_version_fails_the_comparison_too() -> None:
+    context = read_context({"GITHUB_ACTIONS": "true", "GITHUB_REF": "refs/tags/nightly"})
+
+    check = check_tag_matches(True, context, {"p": "1.0"})
+
+    assert (check.name, check.outcome) == (TAG, "failed")
+    assert "is not a version" in check.detail
+
+
+def test_before_the_build_every_check_but_the_tag_is_logged_whatever_the_order() -> None:
+    report = GateReport((
+        Check(TAG, "passed", "tag '1.0'"),
+        Check(ENVIRONMENT, "passed", "bound"),
+        Check(APPROVAL, "skipped", "off"),
+    ))  # fmt: skip
+
+    assert _logged(report, before_build=True) == [
+        f"✅ {ENVIRONMENT}: passed: bound",
+        f"⏭️ {APPROVAL}: skipped: off",
+    ]
+
+
+@pytest.mark.parametrize(("position", "outcome"), [(50, "passed"), (51, "failed")])
+def test_the_first_50_deployments_are_looked_at(
+    tmp_path: Path, github: FakeGitHub, position: int, outcome: str
+) -> None:
+    github.deployments = {"deploy": list(range(1, 61))}
+    github.deployment_runs = {position: RUN_ID}
+
+    assert _binding(github, tmp_path).outcome == outcome
