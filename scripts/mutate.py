@@ -27,7 +27,11 @@ GUARDS = {
     "_listing": ["tests/unit/test_listing.py"],
     "_preflight": ["tests/unit/test_preflight.py", "tests/unit/test_listing.py"],
     "_pypi_rules": ["tests/unit/test_preflight.py", "tests/unit/test_listing.py"],
-    "_distributions": ["tests/unit/test_preflight.py", "tests/unit/test_listing.py"],
+    "_distributions": [
+        "tests/unit/test_distributions.py",
+        "tests/unit/test_preflight.py",
+        "tests/unit/test_listing.py",
+    ],
     "_building": ["tests/unit/test_building.py"],
     "_build_worker": ["tests/unit/test_building.py", "tests/e2e/test_build_isolation.py"],
     "_attesting": ["tests/unit/test_attesting.py"],

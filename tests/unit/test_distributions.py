@@ -1,0 +1,245 @@
+"""Reading distribution files and comparing two archives by content (_distributions)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pypi_release import _distributions
+from pypi_release._distributions import (
+    MEMBER_LIMIT,
+    content_difference,
+    other_digests,
+    read_distribution,
+    readme_in_sdist,
+    sdist_files,
+)
+from pypi_release._errors import PreflightError
+from tests.support.distfiles import make_wheel, metadata
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tar(path: Path, members: list[tarfile.TarInfo], data: dict[str, bytes] | None = None) -> Path:
+    """An sdist of the given entries (files take their bytes from `data`)."""
+    with tarfile.open(path, "w:gz") as archive:
+        for entry in members:
+            body = (data or {}).get(entry.name, b"")
+            if entry.isfile():
+                entry.size = len(body)
+                archive.addfile(entry, io.BytesIO(body))
+            else:
+                archive.addfile(entry)
+    return path
+
+
+def _entry(
+    name: str, kind: bytes = tarfile.REGTYPE, mode: int = 0o644, link: str = ""
+) -> tarfile.TarInfo:
+    entry = tarfile.TarInfo(name)
+    entry.type, entry.mode, entry.linkname = kind, mode, link
+    return entry
+
+
+def _unreadable(path: Path) -> str:
+    with pytest.raises(PreflightError) as refused:
+        read_distribution(path)
+    return str(refused.value)
+
+
+# -- digests -------------------------------------------------------------------------------------
+
+
+def test_digests_cover_the_whole_file_past_the_first_chunk(tmp_path: Path) -> None:
+    body = os.urandom(3 * 2**20 + 5)
+    wheel = make_wheel(tmp_path, "big", "1.0", members={"big/blob.bin": ""})
+    with zipfile.ZipFile(wheel, "a") as archive:
+        archive.writestr("big/random.bin", body)
+    data = wheel.read_bytes()
+
+    assert read_distribution(wheel).sha256 == hashlib.sha256(data).hexdigest()
+    assert other_digests(wheel) == {
+        "md5": hashlib.md5(data).hexdigest(),  # noqa: S324 (what the upload form carries)
+        "blake2b_256": hashlib.blake2b(data, digest_size=32).hexdigest(),
+    }
+
+
+# -- the same content in another archive -----------------------------------------------------------
+
+
+def test_a_difference_past_the_first_megabyte_of_a_member_is_found(tmp_path: Path) -> None:
+    files = [_entry("d-1.0/PKG-INFO"), _entry("d-1.0/blob.bin")]
+    body = os.urandom(2 * 2**20)
+    ours = _tar(tmp_path / "a.tar.gz", files, {"d-1.0/blob.bin": body})
+    theirs = _tar(tmp_path / "b.tar.gz", files, {"d-1.0/blob.bin": body[:-1] + b"\0"})
+
+    assert content_difference(ours, theirs, "sdist") == "'d-1.0/blob.bin' has other content"
+    assert content_difference(theirs, ours, "sdist") == "'d-1.0/blob.bin' has other content"
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "said"),
+    [
+        (_entry("d-1.0/pkg", tarfile.DIRTYPE, 0o755), _entry("d-1.0/pkg", tarfile.DIRTYPE, 0o700),
+         "'d-1.0/pkg' has other permissions (755 here, 700 on the index)"),
+        (_entry("d-1.0/f", tarfile.SYMTYPE, 0o777, "a"), _entry("d-1.0/f"),
+         "'d-1.0/f' is a symlink here, a file on the index"),
+        (_entry("d-1.0/f", tarfile.LNKTYPE, 0o644, "d-1.0/PKG-INFO"), _entry("d-1.0/f"),
+         "'d-1.0/f' is a hard link here, a file on the index"),
+        (_entry("d-1.0/f", tarfile.SYMTYPE, 0o777, "a"), _entry("d-1.0/f", tarfile.SYMTYPE, 0o777, "b"),
+         "'d-1.0/f' has other content"),
+        (_entry("d-1.0/f", tarfile.SYMTYPE, 0o777, "a"), _entry("d-1.0/f", tarfile.SYMTYPE, 0o755, "a"),
+         "'d-1.0/f' has other permissions (777 here, 755 on the index)"),
+        (_entry("d-1.0/f", tarfile.FIFOTYPE, 0o600), _entry("d-1.0/f", tarfile.FIFOTYPE, 0o644),
+         "'d-1.0/f' has other permissions (600 here, 644 on the index)"),
+        (_entry("d-1.0/f", tarfile.FIFOTYPE, 0o644), _entry("d-1.0/f"),
+         "'d-1.0/f' is a special file here, a file on the index"),
+    ],
+)  # fmt: skip
+def test_every_kind_of_member_is_compared_by_kind_target_and_permissions(
+    tmp_path: Path, ours: tarfile.TarInfo, theirs: tarfile.TarInfo, said: str
+) -> None:
+    common = [_entry("d-1.0/PKG-INFO")]
+    mine = _tar(tmp_path / "a.tar.gz", [*common, ours])
+    other = _tar(tmp_path / "b.tar.gz", [*common, theirs])
+
+    assert content_difference(mine, other, "sdist") == said
+
+
+def test_a_wheels_folders_are_compared_by_permissions_and_the_first_five_differences_named(
+    tmp_path: Path,
+) -> None:
+    def wheel(path: Path, folder_mode: int, version: bytes) -> Path:
+        with zipfile.ZipFile(path, "w") as archive:
+            folder = zipfile.ZipInfo("d/")
+            folder.external_attr = folder_mode << 16
+            archive.writestr(folder, b"")
+            for n in range(7):
+                archive.writestr(f"d/m{n}.py", version)
+        return path
+
+    ours = wheel(tmp_path / "a.whl", 0o755, b"1")
+    assert content_difference(ours, wheel(tmp_path / "b.whl", 0o700, b"1"), "wheel") == (
+        "'d' has other permissions (755 here, 700 on the index)"
+    )
+    assert content_difference(ours, wheel(tmp_path / "c.whl", 0o755, b"2"), "wheel") == (
+        "; ".join(f"'d/m{n}.py' has other content" for n in range(5)) + " and 2 more"
+    )
+
+
+def test_an_sdists_files_are_listed_below_its_top_folder_links_included(tmp_path: Path) -> None:
+    sdist = _tar(tmp_path / "d-1.0.tar.gz", [
+        _entry("d-1.0", tarfile.DIRTYPE, 0o755), _entry("d-1.0/PKG-INFO"),
+        _entry("d-1.0/pkg", tarfile.DIRTYPE, 0o755), _entry("d-1.0/pkg/sub/m.py"),
+        _entry("d-1.0/link", tarfile.SYMTYPE, 0o777, "pkg"),
+        _entry("d-1.0/hard", tarfile.LNKTYPE, 0o644, "d-1.0/PKG-INFO"),
+    ])  # fmt: skip
+
+    assert sdist_files(sdist) == ["PKG-INFO", "hard", "link", "pkg/sub/m.py"]
+
+
+# -- the readme a description was made of --------------------------------------------------------
+
+
+def _sdist_with(tmp_path: Path, files: dict[str, str]) -> Path:
+    entries = [_entry(f"d-1.0/{name}") for name in files]
+    return _tar(tmp_path / "d-1.0.tar.gz", entries,
+                {f"d-1.0/{name}": text.encode() for name, text in files.items()})  # fmt: skip
+
+
+def test_the_readme_is_the_file_whose_text_is_the_description_not_pkg_info(tmp_path: Path) -> None:
+    description = "Title\n=====\n\nBody.\n"
+    sdist = _sdist_with(tmp_path, {"PKG-INFO": description, "README.rst": description})
+
+    assert readme_in_sdist(sdist, description, 3) == "README.rst"
+
+
+def test_a_file_holding_only_the_start_of_the_description_is_not_it(tmp_path: Path) -> None:
+    sdist = _sdist_with(tmp_path, {"README.md": "Title\n"})
+
+    assert readme_in_sdist(sdist, "Title\n\nMore.\nAnd more.\n", 4) is None
+
+
+@pytest.mark.parametrize(("line", "found"), [(1, "README.rst"), (2, "README.rst"), (3, None)])
+def test_a_file_with_the_same_failing_line_is_the_likely_readme(
+    tmp_path: Path, line: int, found: str | None
+) -> None:
+    """The description as the metadata has it, the readme as edited since: the line that fails
+    to render is the same in both; a blank line identifies nothing."""
+    sdist = _sdist_with(tmp_path, {"README.rst": "Same first\nSame second\n\nedited\n"})
+
+    assert readme_in_sdist(sdist, "Same first\nSame second\n\noriginal\n", line) == found
+
+
+def test_a_folder_named_like_a_readme_is_not_read(tmp_path: Path) -> None:
+    sdist = _tar(tmp_path / "d-1.0.tar.gz", [_entry("d-1.0/PKG-INFO"),
+                                           _entry("d-1.0/docs.rst", tarfile.DIRTYPE, 0o755)])  # fmt: skip
+
+    assert readme_in_sdist(sdist, "", 1) is None
+
+
+# -- reading one file ----------------------------------------------------------------------------
+
+
+def test_an_sdist_without_any_top_folder_is_unreadable(tmp_path: Path) -> None:
+    empty = _tar(tmp_path / "d-1.0.tar.gz", [])
+
+    assert "Incorrect number of top-level directories in sdist" in _unreadable(empty)
+
+
+def test_a_wheel_is_read_from_its_own_dist_info_beside_a_vendored_one(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, "d", "1.0")
+    with zipfile.ZipFile(wheel, "a") as archive:
+        archive.writestr("x-2.0.dist-info/METADATA", metadata("x", "2.0"))
+        archive.writestr("x-2.0.dist-info/WHEEL", "Wheel-Version: 1.0\n")
+
+    assert read_distribution(wheel).project == "d"
+
+
+@pytest.mark.parametrize(
+    ("named", "said"),
+    [("e-1.0-py3-none-any.whl", "says e 1.0 but its metadata says d 1.0"),
+     ("c-1.0-py3-none-any.whl", "says c 1.0 but its metadata says d 1.0"),
+     ("d-1.1-py3-none-any.whl", "says d 1.1 but its metadata says d 1.0"),
+     ("d-0.9-py3-none-any.whl", "says d 0.9 but its metadata says d 1.0")],
+)  # fmt: skip
+def test_a_renamed_wheel_says_what_its_metadata_says(tmp_path: Path, named: str, said: str) -> None:
+    wheel = make_wheel(tmp_path, "d", "1.0")
+    renamed = wheel.rename(tmp_path / named)
+
+    assert said in _unreadable(renamed)
+
+
+def test_a_metadata_member_of_exactly_the_limit_is_read_and_one_byte_more_is_not(
+    tmp_path: Path,
+) -> None:
+    head = metadata("d", "1.0", description="")
+    fits = make_wheel(tmp_path, "d", "1.0", description="x" * (MEMBER_LIMIT - len(head)))
+    assert read_distribution(fits).project == "d"
+
+    (tmp_path / "over").mkdir()
+    over = make_wheel(
+        tmp_path / "over", "d", "1.0", description="x" * (MEMBER_LIMIT + 1 - len(head))
+    )
+    assert f"inflates to {MEMBER_LIMIT + 1:,} bytes" in _unreadable(over)
+
+
+def test_the_bounds_docs_security_md_states_are_the_enforced_ones() -> None:
+    text = (ROOT / "docs" / "security.md").read_text()
+
+    def stated(pattern: str) -> int:
+        number, unit = re.search(pattern, text).groups()  # type: ignore[union-attr]
+        return int(number) * {"MiB": 2**20, "GiB": 2**30}[unit]
+
+    assert stated(r"refused past (\d+) (GiB) inflated") == _distributions.SDIST_INFLATE_LIMIT
+    assert stated(r"declared size is checked \((\d+) (MiB) at most\)") == MEMBER_LIMIT
+    assert stated(r"index's copy of a wheel is not inflated past (\d+) (GiB)") == (
+        _distributions.WHEEL_INFLATE_LIMIT
+    )
