@@ -104,6 +104,7 @@ class FakeGitHub:
     refuse: dict[str, tuple[int, str]] = field(
         default_factory=dict
     )  # path fragment -> status, message
+    malformed: tuple[str, ...] = ()  # path fragments answered 200 with an object, not a list
     url: str = ""
     audiences: list[str] = field(default_factory=list)
     issued: list[str] = field(default_factory=list)  # every JWT handed out
@@ -161,6 +162,8 @@ class FakeGitHub:
         for fragment, (status, message) in self.refuse.items():
             if fragment in request.path:
                 return self._error(status, message)
+        if any(fragment in request.path for fragment in self.malformed):
+            return Response.json(200, {"message": "not a list"})
         parts = request.path.removeprefix(f"/api/repos/{REPOSITORY}/").split("/")
         if parts[0] == "environments" and len(parts) == 2:
             rules = self.environments.get(parts[1])

@@ -340,16 +340,17 @@ def test_reviewers_under_a_rule_of_another_type_do_not_count(
     assert "has no required reviewers" in check.detail
 
 
+@pytest.mark.parametrize("status", [403, 422])
 def test_an_environment_the_token_may_not_read_is_not_said_to_be_missing(
-    tmp_path: Path, github: FakeGitHub
+    tmp_path: Path, github: FakeGitHub, status: int
 ) -> None:
-    github.refuse = {"/environments/": (403, "Must have admin rights to Repository.")}
+    github.refuse = {"/environments/": (status, "Must have admin rights to Repository.")}
 
     check = run_gate(gate_inputs(tmp_path), actions_context(github), quiet()).checks[1]
 
     assert check.outcome == "unverified"
     assert check.detail.endswith(
-        "(403 Must have admin rights to Repository.): the token may not read it"
+        f"({status} Must have admin rights to Repository.): the token may not read it"
     )
 
 
@@ -518,3 +519,35 @@ def test_the_first_50_deployments_are_looked_at(
     github.deployment_runs = {position: RUN_ID}
 
     assert _binding(github, tmp_path).outcome == outcome
+
+
+def test_answers_that_are_not_lists_leave_the_binding_and_the_approval_unverified(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    github.malformed = ("/deployments", "/approvals")
+
+    report = run_gate(gate_inputs(tmp_path), read_context(
+        {"GITHUB_ACTIONS": "true", "GITHUB_REF": "refs/tags/1.0.0", "GITHUB_REPOSITORY":
+         "octo-org/sample", "GITHUB_RUN_ID": RUN_ID, "GITHUB_SHA": SHA,
+         **github.runner_env(oidc=False)}), quiet())  # fmt: skip
+
+    binding, _, approved, _ = report.checks
+    assert (binding.outcome, approved.outcome) == ("unverified", "unverified")
+    assert "refused the deployments (200" in binding.detail
+    assert "refused the run's approvals (200" in approved.detail
+
+
+def test_an_oidc_token_the_runner_refuses_falls_back_to_the_deployment_record(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    github.deployments, github.deployment_runs = {"deploy": [11]}, {11: RUN_ID}
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_REF": "refs/tags/1.0.0",
+           "GITHUB_REPOSITORY": "octo-org/sample", "GITHUB_RUN_ID": RUN_ID, "GITHUB_SHA": SHA,
+           **github.runner_env(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "not-the-runners"}  # fmt: skip
+    out = io.StringIO()
+
+    report = run_gate(gate_inputs(tmp_path), read_context(env), Console(in_actions=True, out=out))
+
+    assert report.checks[0].outcome == "passed"
+    assert "GitHub's deployment record shows this run" in report.checks[0].detail
+    assert "No OIDC token for the gate" in out.getvalue()
