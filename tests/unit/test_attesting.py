@@ -9,15 +9,23 @@ import base64
 import io
 import json
 import shutil
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pypi_release._attesting import (
+    TRUST_CONFIG_VARIABLE,
     Publisher,
+    _bounded_map,
+    _check_counts,
+    _transient,
     attest_release,
     existing_attestations,
+    load_trust,
     skip_reason,
 )
 from pypi_release._console import Console
@@ -248,3 +256,202 @@ def test_a_provenance_answer_that_is_not_one_is_unknown(body: bytes) -> None:
 def test_a_provenance_answer_gives_its_signatures_as_bytes() -> None:
     body = {"attestation_bundles": [{"attestations": [{"envelope": {"signature": "AAEC"}}]}]}
     assert _served_signatures(json.dumps(body).encode()) == {"000102"}
+
+
+# -- what one attestation must hold ------------------------------------------------------------
+
+
+def _with_statement(path: Path, change: Callable[[dict[str, Any]], object]) -> None:
+    """Rewrite the statement of the attestation at `path` (its signature then no longer
+    matches: these checks come before the signature's)."""
+    data = json.loads(path.read_text())
+    statement = json.loads(base64.b64decode(data["envelope"]["statement"]))
+    changed = change(statement)
+    raw = changed if isinstance(changed, bytes) else json.dumps(statement).encode()
+    data["envelope"]["statement"] = base64.b64encode(raw).decode()
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: s.update(subject=[]),
+        lambda s: s.update(subject=s["subject"] * 2),
+        lambda s: b"not json at all",
+    ],
+    ids=["no subject", "two subjects", "no statement"],
+)
+def test_a_statement_without_exactly_one_subject_is_refused(
+    tmp_path: Path, github: FakeGitHub, sigstore: FakeSigstore,
+    change: Callable[[dict[str, Any]], object],
+) -> None:  # fmt: skip
+    (dist,) = real_files(tmp_path, "six-1.16.0.tar.gz")
+    _with_statement(sign_beside(sigstore, dist.path, github_claims()), change)
+
+    with pytest.raises(AttestationError) as caught:
+        attest([dist], github, sigstore, existing=True)
+
+    assert "the statement must have exactly one subject" in str(caught.value)
+
+
+def test_an_attestation_of_the_same_name_but_other_content_says_both_digests(
+    tmp_path: Path, github: FakeGitHub, sigstore: FakeSigstore
+) -> None:
+    (dist,) = real_files(tmp_path, "six-1.16.0.tar.gz")
+    signed = sign_beside(sigstore, dist.path, github_claims())
+    attested = json.loads(base64.b64decode(json.loads(signed.read_text())["envelope"]["statement"]))
+    digest = attested["subject"][0]["digest"]["sha256"]
+    import gzip
+
+    # Rebuilt after it was signed: the same members, packed again.
+    dist.path.write_bytes(gzip.compress(gzip.decompress(dist.path.read_bytes()), compresslevel=1))
+    (dist,) = [read_distribution(dist.path)]
+
+    with pytest.raises(AttestationError) as caught:
+        attest([dist], github, sigstore, existing=True)
+
+    assert (
+        f"six-1.16.0.tar.gz.publish.attestation attests sha256 {digest}, but "
+        f"six-1.16.0.tar.gz has sha256 {dist.sha256}: the file changed after it was signed"
+    ) in str(caught.value)
+
+
+def _attestation_of_size(tmp_path: Path, sigstore: FakeSigstore, size: int) -> Distribution:
+    """six's sdist with a valid attestation beside it, padded with white space to `size` bytes."""
+    tmp_path.mkdir()
+    (dist,) = real_files(tmp_path, "six-1.16.0.tar.gz")
+    path = sign_beside(sigstore, dist.path, github_claims())
+    text = path.read_bytes()
+    path.write_bytes(text + b" " * (size - len(text)))
+    return dist
+
+
+def test_an_attestation_of_exactly_one_mebibyte_is_read_and_one_byte_more_is_not(
+    tmp_path: Path, github: FakeGitHub, sigstore: FakeSigstore
+) -> None:
+    fits = _attestation_of_size(tmp_path / "fits", sigstore, 2**20)
+    result, _ = attest([fits], github, sigstore, existing=True)
+    assert list(result) == [fits.filename]
+
+    over = _attestation_of_size(tmp_path / "over", sigstore, 2**20 + 1)
+    with pytest.raises(AttestationError) as caught:
+        attest([over], github, sigstore, existing=True)
+    assert "larger than 1 MiB" in str(caught.value)
+
+
+def test_only_regular_attestation_files_of_this_distribution_are_found(tmp_path: Path) -> None:
+    (dist,) = real_files(tmp_path, "six-1.16.0.tar.gz")
+    beside = dist.path.parent
+    for name in (
+        "six-1.16.0.tar.gz.publish.attestation",
+        "six-1.16.0.tar.gz.slsa.attestation",
+        "six-1.16.0.tar.gz.sig",
+        "six-1.16.0.tar.gz.publish.attestation.bak",
+        "six-1.16.0.tar.gz2.publish.attestation",
+        "idna.tar.gz.publish.attestation",
+    ):
+        (beside / name).write_text("{}")  # fmt: skip
+    (beside / "six-1.16.0.tar.gz.link.attestation").symlink_to(beside / "six-1.16.0.tar.gz.sig")
+
+    assert [p.name for p in existing_attestations(dist)] == [
+        "six-1.16.0.tar.gz.publish.attestation", "six-1.16.0.tar.gz.slsa.attestation",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("names", "refused"),
+    [((".publish.attestation", ".slsa.attestation"), False),
+     ((".slsa.attestation",), False),
+     ((".slsa.attestation", ".other.attestation"), True),  # this run's own makes three
+     ((".publish.attestation", ".slsa.attestation", ".other.attestation"), True)],
+)  # fmt: skip
+def test_at_most_two_attestations_a_file_counting_the_one_this_run_would_sign(
+    names: tuple[str, ...], refused: bool
+) -> None:
+    found = {"f.whl": [Path("f.whl" + name) for name in names]}
+
+    if refused:
+        with pytest.raises(AttestationError, match="at most 2 a file"):
+            _check_counts(found)
+    else:
+        _check_counts(found)
+
+
+def test_a_trust_config_that_cannot_be_read_says_which_and_how_to_fix_it(tmp_path: Path) -> None:
+    broken = tmp_path / "trust.json"
+    broken.write_text("{not json")
+
+    with pytest.raises(AttestationError) as caught:
+        load_trust(
+            {TRUST_CONFIG_VARIABLE: str(broken)}, Console(in_actions=True, out=io.StringIO())
+        )
+
+    assert (
+        f"Could not load the trust config {broken} ({TRUST_CONFIG_VARIABLE})"
+        in caught.value.message
+    )
+    assert (
+        caught.value.hint == f"Point {TRUST_CONFIG_VARIABLE} at a valid client trust config file."
+    )
+
+
+# -- Sigstore's services: what is retried, and the deadline ------------------------------------
+
+
+def _failure(status: int | None, *, chained: str = "cause") -> Exception:
+    import requests
+
+    response = None
+    if status is not None:
+        response = requests.Response()
+        response.status_code = status
+    cause = requests.HTTPError("the service said no", response=response)
+    error = RuntimeError("sigstore's client failed")
+    setattr(error, f"__{chained}__", cause)
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [(_failure(None), True), (_failure(500), True), (_failure(503), True),
+     (_failure(499), False), (_failure(404), False), (_failure(503, chained="context"), True),
+     (RuntimeError("no cause"), False)],
+)  # fmt: skip
+def test_a_dropped_connection_or_a_5xx_is_worth_another_try_a_refusal_is_not(
+    error: Exception, transient: bool
+) -> None:
+    import requests
+
+    assert _transient(error) is transient
+    assert _transient(requests.ConnectionError("reset")) is True
+
+
+def test_a_stalled_service_fails_within_the_deadline_and_does_not_hold_up_the_exit() -> None:
+    code = (
+        "import threading, time\n"
+        "from pypi_release._attesting import _bounded_map\n"
+        "from pypi_release._errors import AttestationError\n"
+        "start = time.monotonic()\n"
+        "try:\n"
+        "    _bounded_map(lambda _: threading.Event().wait(), [1, 2], workers=2, deadline=0.2,"
+        " what='the log')\n"
+        "except AttestationError as error:\n"
+        "    print(round(time.monotonic() - start, 1), error.message)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
+
+    seconds, message = done.stdout.split(" ", 1)
+    assert float(seconds) < 2
+    assert message.startswith("Could not sign with Sigstore: the log did not answer within 0 s.")
+
+
+def test_the_results_come_in_the_items_order_and_a_failure_is_raised() -> None:
+    assert _bounded_map(lambda n: n * 2, [3, 1, 2], workers=2, deadline=10, what="x") == [6, 2, 4]
+
+    def fail_on_two(n: int) -> int:
+        if n == 2:
+            raise ValueError("two")
+        return n
+
+    with pytest.raises(ValueError, match="two"):
+        _bounded_map(fail_on_two, [1, 2, 3], workers=1, deadline=10, what="x")
