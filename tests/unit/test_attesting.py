@@ -455,3 +455,19 @@ def test_the_results_come_in_the_items_order_and_a_failure_is_raised() -> None:
 
     with pytest.raises(ValueError, match="two"):
         _bounded_map(fail_on_two, [1, 2, 3], workers=1, deadline=10, what="x")
+
+
+def test_a_statement_of_a_type_pypi_does_not_know_names_the_types_it_does(
+    tmp_path: Path, github: FakeGitHub, sigstore: FakeSigstore
+) -> None:
+    (dist,) = real_files(tmp_path, "six-1.16.0.tar.gz")
+    sign_beside(sigstore, dist.path, github_claims(), predicate_type="https://example.com/v1")
+
+    with pytest.raises(AttestationError) as caught:
+        attest([dist], github, sigstore, existing=True)
+
+    assert (
+        "six-1.16.0.tar.gz.publish.attestation is of the unknown attestation type "
+        "https://example.com/v1; the index accepts https://slsa.dev/provenance/v1 and "
+        "https://docs.pypi.org/attestations/publish/v1."
+    ) in str(caught.value)
