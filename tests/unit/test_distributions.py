@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import tarfile
 import zipfile
 from pathlib import Path
@@ -13,16 +14,20 @@ from pathlib import Path
 import pytest
 
 from pypi_release import _distributions
+from pypi_release._console import Console
 from pypi_release._distributions import (
     MEMBER_LIMIT,
+    Release,
+    collect_release,
     content_difference,
     other_digests,
     read_distribution,
     readme_in_sdist,
     sdist_files,
+    with_index_digests,
 )
 from pypi_release._errors import PreflightError
-from tests.support.distfiles import make_wheel, metadata
+from tests.support.distfiles import make_sdist, make_wheel, metadata
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -243,3 +248,111 @@ def test_the_bounds_docs_security_md_states_are_the_enforced_ones() -> None:
     assert stated(r"index's copy of a wheel is not inflated past (\d+) (GiB)") == (
         _distributions.WHEEL_INFLATE_LIMIT
     )
+
+
+# -- the release a folder holds --------------------------------------------------------------------
+
+
+def _collected(dist_dir: Path, built: list[Path] | None, **options: bool) -> tuple[object, str]:
+    out = io.StringIO()
+    try:
+        release = collect_release(dist_dir, built, Console(in_actions=True, out=out), **options)
+    except PreflightError as error:
+        return error, out.getvalue()
+    return release, out.getvalue()
+
+
+def test_build_sdist_refuses_a_wheel_of_a_project_it_does_not_build_and_an_sdist_without_wheels(
+    tmp_path: Path,
+) -> None:
+    built = [make_sdist(tmp_path, "alpha", "1.0"), make_sdist(tmp_path, "gamma", "1.0")]
+    make_wheel(tmp_path, "alpha", "1.0")
+    make_wheel(tmp_path, "beta", "1.0")
+
+    error, _ = _collected(tmp_path, built, wheels_from_folder=True)
+
+    assert isinstance(error, PreflightError)
+    assert [(p.filename, p.rule) for p in error.problems] == [
+        ("", "No wheels"), ("beta-1.0-py3-none-any.whl", "Wheel of another project"),
+    ]  # fmt: skip
+    assert "dist-dir holds no wheel of gamma" in error.problems[0].message
+    assert "(it builds alpha, gamma)" in error.problems[1].message
+
+
+def test_build_sdist_with_wheels_of_every_built_project_is_a_release(tmp_path: Path) -> None:
+    built = [make_sdist(tmp_path, "alpha", "1.0")]
+    make_wheel(tmp_path, "alpha", "1.0")
+    make_wheel(tmp_path, "alpha", "1.0", tag="cp311-cp311-manylinux_2_28_x86_64")
+
+    release, _ = _collected(tmp_path, built, wheels_from_folder=True)
+
+    assert isinstance(release, Release)
+    assert [d.kind for d in release.distributions] == ["wheel", "wheel", "sdist"]
+
+
+@pytest.mark.parametrize("swap", [False, True])
+def test_one_name_twice_counts_once_when_identical_and_is_refused_when_not(
+    tmp_path: Path, swap: bool
+) -> None:
+    for folder in ("a", "b", "c"):
+        (tmp_path / folder).mkdir()
+    one = make_wheel(tmp_path / "a", "d", "1.0")
+    shutil.copy(one, tmp_path / "b")
+    other = make_wheel(tmp_path / "c", "d", "1.0", description="Another build.\n")
+    if swap:  # whichever digest sorts first, the walk finds the other one second
+        one_bytes, other_bytes = one.read_bytes(), other.read_bytes()
+        one.write_bytes(other_bytes)
+        (tmp_path / "b" / one.name).write_bytes(other_bytes)
+        other.write_bytes(one_bytes)
+
+    error, log = _collected(tmp_path, None)
+
+    assert (
+        "b/d-1.0-py3-none-any.whl is the same file as a/d-1.0-py3-none-any.whl: published once"
+        in log
+    )
+    assert isinstance(error, PreflightError)
+    [problem] = error.problems
+    assert problem.rule == "Two different files, one name"
+
+
+def test_the_index_digest_replaces_ours_only_for_the_files_it_holds_repacked(
+    tmp_path: Path,
+) -> None:
+    make_sdist(tmp_path, "d", "1.0")
+    make_wheel(tmp_path, "d", "1.0")
+    release, _ = _collected(tmp_path, None)
+    assert isinstance(release, Release)
+    wheel, sdist = release.distributions
+
+    changed = with_index_digests(release, {sdist.filename: "ab" * 32})
+
+    assert changed.distributions[0] == wheel
+    assert (changed.distributions[1].sha256, changed.distributions[1].rebuilt_sha256) == (
+        "ab" * 32, sdist.sha256,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("filename", "said"),
+    [("d-1.0.whl", "not a valid wheel name"), ("d.tar.gz", "not a valid sdist name")],
+)
+def test_a_file_name_that_is_no_distribution_name_says_so(
+    tmp_path: Path, filename: str, said: str
+) -> None:
+    path = tmp_path / filename
+    path.write_bytes(b"")
+
+    assert said in _unreadable(path)
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")  # the later METADATA is the one read
+def test_an_invalid_project_name_is_shown_cut_short(tmp_path: Path) -> None:
+    name = "not a name " * 20
+    wheel = make_wheel(tmp_path, "d", "1.0")
+    with zipfile.ZipFile(wheel, "a") as archive:
+        archive.writestr("d-1.0.dist-info/METADATA", metadata(name, "1.0"))
+
+    said = _unreadable(wheel)
+
+    assert f"its project name {' '.join(name.split())[:100]!r} is not a valid name" in said
