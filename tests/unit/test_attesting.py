@@ -471,3 +471,18 @@ def test_a_statement_of_a_type_pypi_does_not_know_names_the_types_it_does(
         "https://example.com/v1; the index accepts https://slsa.dev/provenance/v1 and "
         "https://docs.pypi.org/attestations/publish/v1."
     ) in str(caught.value)
+
+
+@pytest.mark.parametrize("repository", ["octo-org/another", "octo-org/zzz"])  # either side
+def test_an_attestation_signed_in_another_repository_is_refused(
+    tmp_path: Path, github: FakeGitHub, sigstore: FakeSigstore, repository: str
+) -> None:
+    (dist,) = real_files(tmp_path, "six-1.16.0.tar.gz")
+    sign_beside(sigstore, dist.path, github_claims() | {"repository": repository})
+
+    with pytest.raises(AttestationError) as caught:
+        attest([dist], github, sigstore, existing=True)
+
+    assert f"was signed in repository https://github.com/{repository}, but this job" in str(
+        caught.value
+    )
