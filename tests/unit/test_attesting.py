@@ -23,6 +23,7 @@ from pypi_release._attesting import (
     _bounded_map,
     _check_counts,
     _transient,
+    _with_retries,
     attest_release,
     existing_attestations,
     load_trust,
@@ -486,3 +487,27 @@ def test_an_attestation_signed_in_another_repository_is_refused(
     assert f"was signed in repository https://github.com/{repository}, but this job" in str(
         caught.value
     )
+
+
+def test_a_call_to_sigstore_is_tried_again_after_a_5xx_and_not_after_a_refusal() -> None:
+    console = Console(in_actions=True, out=io.StringIO())
+    calls: list[int] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise _failure(503)
+        return "signed"
+
+    assert _with_retries(flaky, what="the log", console=console, policy=POLICY) == "signed"
+    assert len(calls) == 2
+
+    refused: list[int] = []
+
+    def refusing() -> str:
+        refused.append(1)
+        raise _failure(403)
+
+    with pytest.raises(AttestationError, match="the log failed: RuntimeError"):
+        _with_retries(refusing, what="the log", console=console, policy=POLICY)
+    assert len(refused) == 1
