@@ -511,3 +511,16 @@ def test_a_call_to_sigstore_is_tried_again_after_a_5xx_and_not_after_a_refusal()
     with pytest.raises(AttestationError, match="the log failed: RuntimeError"):
         _with_retries(refusing, what="the log", console=console, policy=POLICY)
     assert len(refused) == 1
+
+
+def test_a_hostile_digest_in_a_statement_is_shown_cut_to_a_sha256s_length(
+    tmp_path: Path, github: FakeGitHub, sigstore: FakeSigstore
+) -> None:
+    (dist,) = real_files(tmp_path, "six-1.16.0.tar.gz")
+    path = sign_beside(sigstore, dist.path, github_claims())
+    _with_statement(path, lambda s: s["subject"][0]["digest"].update(sha256="f" * 64 + "::x"))
+
+    with pytest.raises(AttestationError) as caught:
+        attest([dist], github, sigstore, existing=True)
+
+    assert f"attests sha256 {'f' * 64}, but six-1.16.0.tar.gz has sha256" in str(caught.value)
