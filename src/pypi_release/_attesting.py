@@ -280,12 +280,19 @@ def _sign_all(
         return _write(dist.path.with_name(dist.filename + SUFFIX), attestation.model_dump_json())
 
     workers = min(_SIGNING_THREADS, len(distributions))
-    rounds = -(-len(distributions) // workers)
     paths = _bounded_map(
-        sign, distributions, workers=workers, deadline=policy.deadline * (1 + rounds),
+        sign, distributions, workers=workers,
+        deadline=_signing_deadline(len(distributions), workers, policy.deadline),
         what="Sigstore's transparency log (Rekor)",
     )  # fmt: skip
     return {d.filename: p for d, p in zip(distributions, paths, strict=True)}
+
+
+def _signing_deadline(files: int, workers: int, per_request: float) -> float:
+    """The whole signing's deadline: each of `workers` threads makes its files' log entries
+    one after another (the rounds), each within `per_request`, and one more to spare."""
+    rounds = -(-files // workers)  # rounded up
+    return per_request * (1 + rounds)
 
 
 def _sign_one(signer: Signer, dist: Distribution) -> Attestation:

@@ -22,6 +22,7 @@ from pypi_release._attesting import (
     Publisher,
     _bounded_map,
     _check_counts,
+    _signing_deadline,
     _transient,
     _with_retries,
     attest_release,
@@ -524,3 +525,13 @@ def test_a_hostile_digest_in_a_statement_is_shown_cut_to_a_sha256s_length(
         attest([dist], github, sigstore, existing=True)
 
     assert f"attests sha256 {'f' * 64}, but six-1.16.0.tar.gz has sha256" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("files", "workers", "seconds"),
+    [(1, 1, 20.0), (8, 8, 20.0), (9, 8, 30.0), (16, 8, 30.0), (17, 8, 40.0), (3, 2, 30.0)],
+)
+def test_the_signing_deadline_is_one_request_a_round_and_one_to_spare(
+    files: int, workers: int, seconds: float
+) -> None:
+    assert _signing_deadline(files, workers, 10.0) == seconds
