@@ -328,10 +328,11 @@ def test_required_reviewers_are_named_users_and_teams(tmp_path: Path, github: Fa
     assert check.detail == "required reviewers: @ops-alice, team release-ops, @?"
 
 
+@pytest.mark.parametrize("kind", ["wait_timer", "branch_policy"])  # sorting after and before
 def test_reviewers_under_a_rule_of_another_type_do_not_count(
-    tmp_path: Path, github: FakeGitHub
+    tmp_path: Path, github: FakeGitHub, kind: str
 ) -> None:
-    rule = reviewers_rule("ops-alice") | {"type": "wait_timer", "wait_timer": 5}
+    rule = reviewers_rule("ops-alice") | {"type": kind, "wait_timer": 5}
     github.environments = {"deploy": [rule]}
 
     check = run_gate(gate_inputs(tmp_path), actions_context(github), quiet()).checks[1]
