@@ -222,3 +222,130 @@ def test_a_refusal_stops_new_uploads_and_the_rest_say_not_attempted(
     assert {name for name, status in statuses.items() if status == "not-attempted"}.isdisjoint(
         attempted
     )
+
+
+# -- "already exists" when the listing cannot tell ---------------------------------------------
+
+
+@pytest.mark.parametrize("listing", ["without the file", "unreadable"])
+@pytest.mark.parametrize("skip_existing", [False, True])
+def test_already_exists_without_a_digest_to_compare_is_never_the_same_content(
+    dists: tuple[Distribution, ...], listing: str, skip_existing: bool
+) -> None:
+    wheel = dists[0]
+    with fake_upload_index(by_file={wheel.filename: EXISTS}) as index:
+        index.listing = [] if listing == "without the file" else None
+        results, log = upload(dists, index.url, skip_existing=skip_existing)
+
+    if skip_existing:
+        assert [r.status for r in results] == ["skipped-by-name", "uploaded"]
+        assert "could not be read, so the content was not compared" in log
+        return
+    assert [r.status for r in results] == ["failed", "not-attempted"]
+    error = str(results[0].error)
+    assert "400 File already exists" in error
+    assert "the index holds the same content" not in error
+
+
+@pytest.mark.parametrize("listing", ["without the file", "unreadable"])
+def test_a_retry_that_hears_already_exists_without_a_digest_is_not_counted_as_landed(
+    dists: tuple[Distribution, ...], listing: str
+) -> None:
+    wheel = dists[0]
+    with fake_upload_index(Answer(503, "Service Unavailable"), EXISTS) as index:
+        index.listing = [] if listing == "without the file" else None
+        results, _ = upload(dists, index.url)
+
+    assert [r.status for r in results] == ["failed", "not-attempted"]
+    assert f"Upload of {wheel.filename} failed: 400 File already exists" in str(results[0].error)
+
+
+def test_a_first_attempt_that_hears_already_exists_did_not_land_it(
+    dists: tuple[Distribution, ...],
+) -> None:
+    """Not retried: nothing of ours can have landed, so the same content is another upload's
+    (refused without skip-existing)."""
+    wheel = dists[0]
+    with fake_upload_index(by_file={wheel.filename: EXISTS}) as index:
+        index.listing = listed(wheel, wheel.sha256)
+        results, _ = upload(dists, index.url)
+
+    assert results[0].status == "failed"
+    assert "(the index holds the same content)" in str(results[0].error)
+
+
+def test_a_file_already_on_the_index_does_not_stop_the_rest(
+    dists: tuple[Distribution, ...],
+) -> None:
+    wheel = dists[0]
+    with fake_upload_index(by_file={wheel.filename: EXISTS}) as index:
+        index.listing = listed(wheel, wheel.sha256)
+        results, _ = upload(dists, index.url, skip_existing=True)
+
+    assert [r.status for r in results] == ["already-on-index", "uploaded"]
+
+
+def test_which_results_mean_the_file_is_on_the_index() -> None:
+    on = {s for s in ("uploaded", "already-on-index", "skipped-by-name", "failed", "not-attempted")
+          if FileResult("f.whl", s).on_index}  # type: ignore[arg-type]  # fmt: skip
+    assert on == {"uploaded", "already-on-index", "skipped-by-name"}
+
+
+def test_a_credential_refusal_names_the_user_the_upload_was_sent_as(
+    dists: tuple[Distribution, ...],
+) -> None:
+    with fake_upload_index(
+        Answer.warehouse(403, "Invalid or non-existent authentication information.")
+    ) as index:
+        results, _ = upload(dists, index.url)
+
+    assert "The upload was sent as user '__token__'" in str(results[0].error)
+
+
+# -- an upload token that expires ----------------------------------------------------------------
+
+
+def _upload_renewing(
+    dists: tuple[Distribution, ...], url: str
+) -> tuple[list[FileResult], str, list[int]]:
+    out = io.StringIO()
+    console = Console(in_actions=True, out=out)
+    policy = RetryPolicy(attempts=2, backoff=0.01, timeout=5)
+    minted: list[int] = []
+
+    def renew() -> Credentials:
+        minted.append(1)
+        return Credentials("__token__", Secret("pypi-SECRET-renewed-token-6b6b"), "test")
+
+    results = upload_release(
+        dists, url, TOKEN, console, skip_existing=False, identical=frozenset(),
+        reader=IndexReader(KnownIndex(url), console, policy), policy=policy, renew=renew,
+    )  # fmt: skip
+    return results, out.getvalue(), minted
+
+
+def test_an_expired_token_is_renewed_once_and_the_upload_goes_on(
+    dists: tuple[Distribution, ...],
+) -> None:
+    expired = Answer.warehouse(403, "Invalid API Token: token is expired")
+    with fake_upload_index(expired) as index:
+        results, log, minted = _upload_renewing(dists, index.url)
+
+    assert [r.status for r in results] == ["uploaded", "uploaded"]
+    assert minted == [1]
+    assert "The upload token expired; a new one was minted; resuming." in log
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [Answer.warehouse(400, "The signature has expired."), Answer.warehouse(401, "Expired."),
+     Answer.warehouse(404, "expired"), Answer.warehouse(403, "Invalid API Token: no such token")],
+)  # fmt: skip
+def test_only_a_403_saying_expired_renews_the_token(
+    dists: tuple[Distribution, ...], answer: Answer
+) -> None:
+    with fake_upload_index(answer) as index:
+        results, _, minted = _upload_renewing(dists, index.url)
+
+    assert results[0].status == "failed"
+    assert minted == []
