@@ -286,8 +286,8 @@ def test_a_file_already_on_the_index_does_not_stop_the_rest(
 
 
 def test_which_results_mean_the_file_is_on_the_index() -> None:
-    on = {s for s in ("uploaded", "already-on-index", "skipped-by-name", "failed", "not-attempted")
-          if FileResult("f.whl", s).on_index}  # type: ignore[arg-type]  # fmt: skip
+    every = ("uploaded", "already-on-index", "skipped-by-name", "failed", "not-attempted")
+    on = {s for s in every if FileResult("f.whl", s).on_index}  # type: ignore[arg-type]
     assert on == {"uploaded", "already-on-index", "skipped-by-name"}
 
 
