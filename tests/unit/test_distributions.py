@@ -126,8 +126,8 @@ def test_a_wheels_folders_are_compared_by_permissions_and_the_first_five_differe
             folder = zipfile.ZipInfo("d/")
             folder.external_attr = folder_mode << 16
             archive.writestr(folder, b"")
-            for n in range(7):
-                archive.writestr(f"d/m{n}.py", version)
+            for n in range(11):
+                archive.writestr(f"d/m{n:02}.py", version)
         return path
 
     ours = wheel(tmp_path / "a.whl", 0o755, b"1")
@@ -135,7 +135,7 @@ def test_a_wheels_folders_are_compared_by_permissions_and_the_first_five_differe
         "'d' has other permissions (755 here, 700 on the index)"
     )
     assert content_difference(ours, wheel(tmp_path / "c.whl", 0o755, b"2"), "wheel") == (
-        "; ".join(f"'d/m{n}.py' has other content" for n in range(5)) + " and 2 more"
+        "; ".join(f"'d/m{n:02}.py' has other content" for n in range(5)) + " and 6 more"
     )
 
 
