@@ -268,9 +268,12 @@ def test_build_sdist_refuses_a_wheel_of_a_project_it_does_not_build_and_an_sdist
     built = [make_sdist(tmp_path, "alpha", "1.0"), make_sdist(tmp_path, "gamma", "1.0")]
     make_wheel(tmp_path, "alpha", "1.0")
     make_wheel(tmp_path, "beta", "1.0")
+    make_sdist(tmp_path, "alpha", "0.9")  # an older build left there: not this release's
 
-    error, _ = _collected(tmp_path, built, wheels_from_folder=True)
+    error, log = _collected(tmp_path, built, wheels_from_folder=True)
 
+    assert "Left alone in " in log
+    assert "alpha-0.9.tar.gz (not built by this run)" in log
     assert isinstance(error, PreflightError)
     assert [(p.filename, p.rule) for p in error.problems] == [
         ("", "No wheels"), ("beta-1.0-py3-none-any.whl", "Wheel of another project"),
@@ -356,3 +359,58 @@ def test_an_invalid_project_name_is_shown_cut_short(tmp_path: Path) -> None:
     said = _unreadable(wheel)
 
     assert f"its project name {' '.join(name.split())[:100]!r} is not a valid name" in said
+
+
+def _sdist_of(path: Path, members: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        for name, body in members.items():
+            entry = tarfile.TarInfo(name)
+            entry.size = len(body)
+            archive.addfile(entry, io.BytesIO(body))
+    return path
+
+
+def test_an_sdist_inflating_to_exactly_its_bound_is_read_and_one_byte_less_bound_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gzip
+
+    sdist = _sdist_of(tmp_path / "d-1.0.tar.gz", {"d-1.0/PKG-INFO": metadata("d", "1.0").encode()})
+    inflated = len(gzip.decompress(sdist.read_bytes()))
+
+    monkeypatch.setattr(_distributions, "SDIST_INFLATE_LIMIT", inflated)
+    assert read_distribution(sdist).project == "d"
+    monkeypatch.setattr(_distributions, "SDIST_INFLATE_LIMIT", inflated - 1)
+    assert f"it inflates to more than {inflated - 1:,} bytes" in _unreadable(sdist)
+
+
+def test_an_sdists_pkg_info_of_exactly_the_limit_is_read_and_one_byte_more_is_not(
+    tmp_path: Path,
+) -> None:
+    head = metadata("d", "1.0", description="")
+    for size, folder in ((MEMBER_LIMIT, "fits"), (MEMBER_LIMIT + 1, "over")):
+        (tmp_path / folder).mkdir()
+        text = metadata("d", "1.0", description="x" * (size - len(head)))
+        sdist = _sdist_of(tmp_path / folder / "d-1.0.tar.gz", {"d-1.0/PKG-INFO": text.encode()})
+        if folder == "fits":
+            assert read_distribution(sdist).project == "d"
+        else:
+            assert f"is {MEMBER_LIMIT + 1:,} bytes, more than any real one" in _unreadable(sdist)
+
+
+def test_an_sdist_with_two_top_folders_is_unreadable(tmp_path: Path) -> None:
+    body = metadata("d", "1.0").encode()
+    sdist = _sdist_of(tmp_path / "d-1.0.tar.gz", {"d-1.0/PKG-INFO": body, "e-1.0/PKG-INFO": body})
+
+    assert "Incorrect number of top-level directories in sdist" in _unreadable(sdist)
+
+
+def test_a_renamed_wheel_is_read_from_its_top_level_dist_info_not_a_nested_one(
+    tmp_path: Path,
+) -> None:
+    wheel = make_wheel(tmp_path, "d", "1.0")
+    with zipfile.ZipFile(wheel, "a") as archive:
+        archive.writestr("d/_vendor/x-2.0.dist-info/METADATA", metadata("x", "2.0"))
+    renamed = wheel.rename(tmp_path / "e-1.0-py3-none-any.whl")
+
+    assert "says e 1.0 but its metadata says d 1.0" in _unreadable(renamed)
