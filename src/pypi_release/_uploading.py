@@ -104,8 +104,8 @@ def upload_release(
     identical: frozenset[str],
     reader: IndexReader,
     policy: RetryPolicy,
+    concurrency: int,
     renew: Callable[[], Credentials] | None = None,
-    concurrency: int = 1,
     attestations: Mapping[str, Sequence[Path]] | None = None,
 ) -> list[FileResult]:
     """Upload the files, stopping at the first failure; results in the files' order.

@@ -320,6 +320,7 @@ def _upload_renewing(
     results = upload_release(
         dists, url, TOKEN, console, skip_existing=False, identical=frozenset(),
         reader=IndexReader(KnownIndex(url), console, policy), policy=policy, renew=renew,
+        concurrency=1,
     )  # fmt: skip
     return results, out.getvalue(), minted
 
