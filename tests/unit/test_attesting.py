@@ -157,17 +157,20 @@ def test_an_unreadable_attestation_file_is_one_problem_and_nothing_is_signed(
     assert github.audiences == []
 
 
+@pytest.mark.parametrize("swap", [False, True])  # the other name sorting before or after
 def test_an_attestation_for_another_file_renamed_beside_this_one_is_refused(
-    tmp_path: Path, github: FakeGitHub, sigstore: FakeSigstore
+    tmp_path: Path, github: FakeGitHub, sigstore: FakeSigstore, swap: bool
 ) -> None:
-    six, idna = real_files(tmp_path, "six-1.16.0.tar.gz", "idna-3.10.tar.gz")
-    made = sign_beside(sigstore, idna.path, github_claims())
-    made.rename(six.path.with_name(six.filename + ".publish.attestation"))
+    ours, other = real_files(tmp_path, "six-1.16.0.tar.gz", "idna-3.10.tar.gz")
+    if swap:
+        ours, other = other, ours
+    made = sign_beside(sigstore, other.path, github_claims())
+    made.rename(ours.path.with_name(ours.filename + ".publish.attestation"))
 
     with pytest.raises(AttestationError) as caught:
-        attest([six], github, sigstore, existing=True)
+        attest([ours], github, sigstore, existing=True)
 
-    assert "six-1.16.0.tar.gz.publish.attestation attests 'idna-3.10.tar.gz'" in str(caught.value)
+    assert f"{ours.filename}.publish.attestation attests {other.filename!r}" in str(caught.value)
 
 
 def test_a_statement_altered_after_signing_fails_sigstores_verification(
