@@ -22,6 +22,7 @@ from pypi_release._attesting import (
     Publisher,
     _bounded_map,
     _check_counts,
+    _log_index,
     _signing_deadline,
     _transient,
     _with_retries,
@@ -123,11 +124,17 @@ def test_the_log_index_and_the_files_sent_are_recorded(
 ) -> None:
     dists = real_files(tmp_path, "idna-3.10-py3-none-any.whl")
 
-    result, _ = attest(dists, github, sigstore, existing=False)
+    result, log = attest(dists, github, sigstore, existing=False)
 
     attested = result["idna-3.10-py3-none-any.whl"]
     assert attested.made is True  # type: ignore[attr-defined]
     assert attested.log_index == 0  # type: ignore[attr-defined]
+    assert "Attestation for idna-3.10-py3-none-any.whl: signed, transparency log entry 0" in log
+    _, again = attest(dists, github, sigstore, existing=True)  # the file it wrote, found
+    assert (
+        "Attestation for idna-3.10-py3-none-any.whl: found, checked, transparency log entry 0"
+        in again
+    )
     assert attested.paths == (dists[0].path.with_name(dists[0].filename + ".publish.attestation"),)  # type: ignore[attr-defined]
 
 
@@ -386,15 +393,16 @@ def test_a_trust_config_that_cannot_be_read_says_which_and_how_to_fix_it(tmp_pat
     broken = tmp_path / "trust.json"
     broken.write_text("{not json")
 
+    out = io.StringIO()
     with pytest.raises(AttestationError) as caught:
-        load_trust(
-            {TRUST_CONFIG_VARIABLE: str(broken)}, Console(in_actions=True, out=io.StringIO())
-        )
+        load_trust({TRUST_CONFIG_VARIABLE: str(broken)}, Console(in_actions=True, out=out))
 
     assert (
-        f"Could not load the trust config {broken} ({TRUST_CONFIG_VARIABLE})"
+        f"Could not load the trust config {broken} ({TRUST_CONFIG_VARIABLE}): ValidationError"
         in caught.value.message
     )
+    assert "Invalid JSON" in caught.value.message  # the file's fault, read as the file
+    assert f"Signing and verifying with the Sigstore instance of {broken}" in out.getvalue()
     assert (
         caught.value.hint == f"Point {TRUST_CONFIG_VARIABLE} at a valid client trust config file."
     )
@@ -538,3 +546,31 @@ def test_the_signing_deadline_is_one_request_a_round_and_one_to_spare(
     files: int, workers: int, seconds: float
 ) -> None:
     assert _signing_deadline(files, workers, 10.0) == seconds
+
+
+@pytest.mark.parametrize(
+    "entries", [[{"logIndex": "x"}], [{}], [], [{"logIndex": None}], [{"logIndex": "7"}]]
+)
+def test_a_log_index_that_is_not_one_is_unknown(entries: list[dict[str, object]]) -> None:
+    from types import SimpleNamespace
+
+    attestation = SimpleNamespace(
+        verification_material=SimpleNamespace(transparency_entries=entries)
+    )
+
+    expected = 7 if entries == [{"logIndex": "7"}] else None
+    assert _log_index(attestation) == expected  # type: ignore[arg-type]
+
+
+def test_a_long_claim_is_shown_cut_to_300_characters(
+    tmp_path: Path, github: FakeGitHub, sigstore: FakeSigstore
+) -> None:
+    (dist,) = real_files(tmp_path, "six-1.16.0.tar.gz")
+    repository = "octo-org/" + "r" * 400
+    sign_beside(sigstore, dist.path, github_claims() | {"repository": repository})
+
+    with pytest.raises(AttestationError) as caught:
+        attest([dist], github, sigstore, existing=True)
+
+    shown = f"https://github.com/{repository}"[:300]
+    assert f"was signed in repository {shown}, but this job" in str(caught.value)
