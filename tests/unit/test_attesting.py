@@ -23,6 +23,7 @@ from pypi_release._attesting import (
     _bounded_map,
     _check_counts,
     _log_index,
+    _short,
     _signing_deadline,
     _transient,
     _with_retries,
@@ -574,3 +575,8 @@ def test_a_long_claim_is_shown_cut_to_300_characters(
 
     shown = f"https://github.com/{repository}"[:300]
     assert f"was signed in repository {shown}, but this job" in str(caught.value)
+
+
+def test_an_error_from_sigstore_is_shown_on_one_line_cut_to_300_characters() -> None:
+    assert _short(ValueError("a\nb " + "c" * 400)) == ("a b " + "c" * 400)[:300]
+    assert _short(ValueError("")) == "ValueError"
