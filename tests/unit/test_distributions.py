@@ -414,3 +414,40 @@ def test_a_renamed_wheel_is_read_from_its_top_level_dist_info_not_a_nested_one(
     renamed = wheel.rename(tmp_path / "e-1.0-py3-none-any.whl")
 
     assert "says e 1.0 but its metadata says d 1.0" in _unreadable(renamed)
+
+
+@pytest.mark.parametrize(("count", "more"), [(5, ""), (6, " and 1 more")])
+def test_five_differences_are_named_and_only_more_are_counted(
+    tmp_path: Path, count: int, more: str
+) -> None:
+    names = [f"d-1.0/m{n}.py" for n in range(count)]
+    ours = _tar(tmp_path / "a.tar.gz", [_entry(n) for n in names], dict.fromkeys(names, b"1"))
+    theirs = _tar(tmp_path / "b.tar.gz", [_entry(n) for n in names], dict.fromkeys(names, b"2"))
+
+    said = content_difference(ours, theirs, "sdist")
+
+    assert said == "; ".join(f"'{n}' has other content" for n in names[:5]) + more
+
+
+def test_a_long_member_name_is_shown_on_one_line_cut_to_200_characters(tmp_path: Path) -> None:
+    name = "d-1.0/" + "n\\n" * 10 + "x" * 300
+    ours = _tar(tmp_path / "a.tar.gz", [_entry("d-1.0/PKG-INFO"), _entry(name)])
+    theirs = _tar(tmp_path / "b.tar.gz", [_entry("d-1.0/PKG-INFO")])
+
+    shown = " ".join(name.split())[:200]
+    assert content_difference(ours, theirs, "sdist") == f"{shown!r} is in this build only"
+
+
+def test_metadata_whose_version_is_no_version_is_unreadable(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, "d", "1.0")
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("d-1.0.dist-info/METADATA", metadata("d", "not-a-version"))
+        archive.writestr("d-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\n")
+
+    assert "its metadata has no valid Name and Version" in _unreadable(wheel)
+
+
+def test_the_failing_line_may_be_the_last_line_of_both(tmp_path: Path) -> None:
+    sdist = _sdist_with(tmp_path, {"README.rst": "edited first\nSame last\n"})
+
+    assert readme_in_sdist(sdist, "original first\nSame last\n", 2) == "README.rst"
