@@ -51,11 +51,12 @@ def quiet() -> Console:
 
 
 def actions_context(
-    github: FakeGitHub, *, oidc: bool = True, ref: str = "refs/tags/1.0.0"
+    github: FakeGitHub, *, oidc: bool = True, ref: str = "refs/tags/1.0.0", **env: str
 ) -> RunContext:
+    """The runner's context for a job of this run; `env` overrides its variables."""
     return read_context(
         {"GITHUB_ACTIONS": "true", "GITHUB_REF": ref, "GITHUB_REPOSITORY": "octo-org/sample",
-         "GITHUB_RUN_ID": RUN_ID, "GITHUB_SHA": SHA, **github.runner_env(oidc=oidc)}
+         "GITHUB_RUN_ID": RUN_ID, "GITHUB_SHA": SHA, **github.runner_env(oidc=oidc)} | env
     )  # fmt: skip
 
 
@@ -216,12 +217,9 @@ def test_the_report_shows_a_fix_only_under_a_failed_check_and_the_tag_before_the
 # -- the environment binding from the GitHub API (no OIDC token) ----------------------------
 
 
-def _binding(github: FakeGitHub, tmp_path: Path, **context: str) -> Check:
-    env = {"GITHUB_ACTIONS": "true", "GITHUB_REF": "refs/tags/1.0.0",
-           "GITHUB_REPOSITORY": "octo-org/sample", "GITHUB_RUN_ID": RUN_ID, "GITHUB_SHA": SHA,
-           **github.runner_env(oidc=False)} | context  # fmt: skip
-    report = run_gate(gate_inputs(tmp_path), read_context(env), quiet())
-    return report.checks[0]
+def _binding(github: FakeGitHub, tmp_path: Path, **env: str) -> Check:
+    context = actions_context(github, oidc=False, **env)
+    return run_gate(gate_inputs(tmp_path), context, quiet()).checks[0]
 
 
 def test_a_deployment_of_this_run_binds_the_job(tmp_path: Path, github: FakeGitHub) -> None:
@@ -527,10 +525,7 @@ def test_answers_that_are_not_lists_leave_the_binding_and_the_approval_unverifie
 ) -> None:
     github.malformed = ("/deployments", "/approvals")
 
-    report = run_gate(gate_inputs(tmp_path), read_context(
-        {"GITHUB_ACTIONS": "true", "GITHUB_REF": "refs/tags/1.0.0", "GITHUB_REPOSITORY":
-         "octo-org/sample", "GITHUB_RUN_ID": RUN_ID, "GITHUB_SHA": SHA,
-         **github.runner_env(oidc=False)}), quiet())  # fmt: skip
+    report = run_gate(gate_inputs(tmp_path), actions_context(github, oidc=False), quiet())
 
     binding, _, approved, _ = report.checks
     assert (binding.outcome, approved.outcome) == ("unverified", "unverified")
@@ -542,12 +537,10 @@ def test_an_oidc_token_the_runner_refuses_falls_back_to_the_deployment_record(
     tmp_path: Path, github: FakeGitHub
 ) -> None:
     github.deployments, github.deployment_runs = {"deploy": [11]}, {11: RUN_ID}
-    env = {"GITHUB_ACTIONS": "true", "GITHUB_REF": "refs/tags/1.0.0",
-           "GITHUB_REPOSITORY": "octo-org/sample", "GITHUB_RUN_ID": RUN_ID, "GITHUB_SHA": SHA,
-           **github.runner_env(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "not-the-runners"}  # fmt: skip
+    context = actions_context(github, ACTIONS_ID_TOKEN_REQUEST_TOKEN="not-the-runners")
     out = io.StringIO()
 
-    report = run_gate(gate_inputs(tmp_path), read_context(env), Console(in_actions=True, out=out))
+    report = run_gate(gate_inputs(tmp_path), context, Console(in_actions=True, out=out))
 
     assert report.checks[0].outcome == "passed"
     assert "GitHub's deployment record shows this run" in report.checks[0].detail
