@@ -181,16 +181,23 @@ def test_an_attestation_for_another_file_renamed_beside_this_one_is_refused(
     assert f"{ours.filename}.publish.attestation attests {other.filename!r}" in str(caught.value)
 
 
+def _with_statement(path: Path, change: Callable[[dict[str, Any]], object]) -> None:
+    """Rewrite the statement of the attestation at `path` (its signature then no longer
+    matches)."""
+    data = json.loads(path.read_text())
+    statement = json.loads(base64.b64decode(data["envelope"]["statement"]))
+    changed = change(statement)
+    raw = changed if isinstance(changed, bytes) else json.dumps(statement).encode()
+    data["envelope"]["statement"] = base64.b64encode(raw).decode()
+    path.write_text(json.dumps(data))
+
+
 def test_a_statement_altered_after_signing_fails_sigstores_verification(
     tmp_path: Path, github: FakeGitHub, sigstore: FakeSigstore
 ) -> None:
     (dist,) = real_files(tmp_path, "six-1.16.0.tar.gz")
     path = sign_beside(sigstore, dist.path, github_claims())
-    data = json.loads(path.read_text())
-    statement = json.loads(base64.b64decode(data["envelope"]["statement"]))
-    statement["predicate"] = {"injected": True}
-    data["envelope"]["statement"] = base64.b64encode(json.dumps(statement).encode()).decode()
-    path.write_text(json.dumps(data))
+    _with_statement(path, lambda s: s.update(predicate={"injected": True}))
 
     with pytest.raises(AttestationError) as caught:
         attest([dist], github, sigstore, existing=True)
@@ -272,17 +279,6 @@ def test_a_provenance_answer_gives_its_signatures_as_bytes() -> None:
 
 
 # -- what one attestation must hold ------------------------------------------------------------
-
-
-def _with_statement(path: Path, change: Callable[[dict[str, Any]], object]) -> None:
-    """Rewrite the statement of the attestation at `path` (its signature then no longer
-    matches: these checks come before the signature's)."""
-    data = json.loads(path.read_text())
-    statement = json.loads(base64.b64decode(data["envelope"]["statement"]))
-    changed = change(statement)
-    raw = changed if isinstance(changed, bytes) else json.dumps(statement).encode()
-    data["envelope"]["statement"] = base64.b64encode(raw).decode()
-    path.write_text(json.dumps(data))
 
 
 @pytest.mark.parametrize(
