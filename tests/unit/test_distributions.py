@@ -362,12 +362,8 @@ def test_an_invalid_project_name_is_shown_cut_short(tmp_path: Path) -> None:
 
 
 def _sdist_of(path: Path, members: dict[str, bytes]) -> Path:
-    with tarfile.open(path, "w:gz") as archive:
-        for name, body in members.items():
-            entry = tarfile.TarInfo(name)
-            entry.size = len(body)
-            archive.addfile(entry, io.BytesIO(body))
-    return path
+    """An sdist of regular files, by name with their bytes."""
+    return _tar(path, [_entry(name) for name in members], members)
 
 
 def test_an_sdist_inflating_to_exactly_its_bound_is_read_and_one_byte_less_bound_is_not(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,8 +31,9 @@ def dists(tmp_path: Path) -> tuple[Distribution, ...]:
 
 
 def upload(
-    dists: tuple[Distribution, ...], url: str, *, skip_existing: bool = False, concurrency: int = 1
-) -> tuple[list[FileResult], str]:
+    dists: tuple[Distribution, ...], url: str, *, skip_existing: bool = False, concurrency: int = 1,
+    renew: Callable[[], Credentials] | None = None,
+) -> tuple[list[FileResult], str]:  # fmt: skip
     out = io.StringIO()
     console = Console(in_actions=True, out=out)
     console.add_secret(TOKEN.password.reveal())
@@ -47,6 +49,7 @@ def upload(
         reader=reader,
         policy=policy,
         concurrency=concurrency,
+        renew=renew,
     )
     return results, out.getvalue()
 
@@ -308,21 +311,14 @@ def test_a_credential_refusal_names_the_user_the_upload_was_sent_as(
 def _upload_renewing(
     dists: tuple[Distribution, ...], url: str
 ) -> tuple[list[FileResult], str, list[int]]:
-    out = io.StringIO()
-    console = Console(in_actions=True, out=out)
-    policy = RetryPolicy(attempts=2, backoff=0.01, timeout=5)
     minted: list[int] = []
 
     def renew() -> Credentials:
         minted.append(1)
         return Credentials("__token__", Secret("pypi-SECRET-renewed-token-6b6b"), "test")
 
-    results = upload_release(
-        dists, url, TOKEN, console, skip_existing=False, identical=frozenset(),
-        reader=IndexReader(KnownIndex(url), console, policy), policy=policy, renew=renew,
-        concurrency=1,
-    )  # fmt: skip
-    return results, out.getvalue(), minted
+    results, log = upload(dists, url, renew=renew)
+    return results, log, minted
 
 
 def test_an_expired_token_is_renewed_once_and_the_upload_goes_on(
